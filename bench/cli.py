@@ -1,0 +1,203 @@
+"""The `bench` command line. Heavy libraries (torch, warp, bpy) are imported only inside verbs."""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.errors import UserError
+
+
+def _failures_line(records: list[dict[str, Any]]) -> str:
+    failed = Counter(r.get("reason") or "unknown" for r in records if r.get("status") != "ok")
+    if not failed:
+        return "no failures"
+    return f"{sum(failed.values())} failed: " + "; ".join(f"{n}x {why}" for why, n in failed.most_common(5))
+
+
+def cmd_gen(a: argparse.Namespace) -> int:
+    from bench.config import load_profile
+    from bench.progress import progress_bar
+    from datagen.generate import generate, plan_samples
+
+    profile = load_profile(a.profile, {"n_samples": a.n, "seed": a.seed})
+    out = Path(a.out or f"data/{profile.name}")
+    with progress_bar(f"gen {profile.name}", profile.n_samples) as cb:
+        recs = generate(out, profile, workers=a.workers, force=a.force, on_progress=cb, executor=a.executor)
+    ok = sum(r["status"] == "ok" for r in recs)
+    splits = Counter(r["split"] for r in recs)
+    print(f"dataset: {out} ({ok}/{len(plan_samples(profile))} ok; splits {dict(splits)}; {_failures_line(recs)})")
+    return 0
+
+
+def _default_run_dir(data: Path, method: str, split: str) -> Path:
+    return Path("runs") / data.name / f"{method}-{split}"
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    from bench.config import load_method_config
+    from bench.dataset_format import check_split, select_samples
+    from bench.progress import progress_bar
+    from methods.registry import load_method_class
+    from methods.runner import run_method
+
+    check_split(a.split)
+    load_method_class(a.method)
+    cfg = load_method_config(a.method, a.method_config)
+    data = Path(a.data)
+    if not data.exists():
+        raise UserError("--data", f"dataset directory '{data}' does not exist", "generate one with `bench gen --out DIR`")
+    out = Path(a.out) if a.out else _default_run_dir(data, cfg.get("name", a.method), a.split)
+    n = len(select_samples(data, a.split))
+    with progress_bar(f"run {a.method}", n) as cb:
+        res = run_method(a.method, data, a.split, out, cfg, timeout_s=a.timeout, isolate=not a.inline,
+                         resume=not a.force, on_progress=cb)
+    print(f"run: {out} ({sum(r['status'] == 'ok' for r in res)}/{len(res)} ok; {_failures_line(res)})")
+    return 0
+
+
+def cmd_eval(a: argparse.Namespace) -> int:
+    from bench.io import read_json
+    from bench.progress import progress_bar
+    from metrics.evaluate import evaluate_run
+
+    for run in a.runs:
+        rp = Path(run)
+        if not (rp / "run.json").exists():
+            raise UserError(str(rp), "not a run directory (no run.json)", "pass the --out of a `bench run`")
+        n = len(read_json(rp / "run.json")["samples"])
+        with progress_bar(f"eval {rp.name}", n) as cb:
+            evaluate_run(rp, Path(a.data) if a.data else None, on_progress=cb)
+        print(f"scores: {rp / 'results.json'}")
+    return 0
+
+
+def cmd_board(a: argparse.Namespace) -> int:
+    from leaderboards.site import build_site
+
+    index = build_site([Path(r) for r in a.runs], Path(a.out), title=a.title)
+    print(f"leaderboard: {index.resolve()}")
+    return 0
+
+
+def cmd_check(a: argparse.Namespace) -> int:
+    from bench.check import check_path
+
+    problems, kind, n = check_path(Path(a.path))
+    for p in problems:
+        print(f"  {p}")
+    print(f"{kind} {a.path}: {n} entries checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_list(a: argparse.Namespace) -> int:
+    from bench.config import list_profiles
+    from methods.registry import available_methods, make_method
+
+    if a.what in ("methods", "all"):
+        print("methods:")
+        for name in sorted(available_methods()):
+            spec = make_method(name).spec()
+            print(f"  {name:12s} {spec.kind:9s} {spec.label} — inputs: {spec.inputs.describe()}")
+    if a.what in ("profiles", "all"):
+        print("profiles: " + ", ".join(list_profiles()))
+    return 0
+
+
+def cmd_show(a: argparse.Namespace) -> int:
+    from bench.show import show_sample
+
+    show_sample(Path(a.sample), data=Path(a.data) if a.data else None, preview=not a.no_preview)
+    return 0
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    """Generate a small dataset, run the baselines, score them and build the leaderboard."""
+    data = Path(a.out) / "data"
+    base = ["--profile", a.profile] + (["--n", str(a.n)] if a.n else [])
+    run(["gen", *base, "--out", str(data)])
+    runs = []
+    for m in ("static", "oracle"):
+        rd = Path(a.out) / "runs" / f"{m}-{a.split}"
+        run(["run", "--method", m, "--data", str(data), "--split", a.split, "--out", str(rd)])
+        runs.append(str(rd))
+    run(["eval", *runs])
+    return run(["board", *runs, "--out", str(Path(a.out) / "site")])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bench", description="physrecon-bench: datasets with exact GT physics, method runs, metrics and leaderboards.")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    g = sub.add_parser("gen", help="generate a dataset (resumes where it stopped)")
+    g.add_argument("--profile", default="quick", help="profile name in configs/profiles or a YAML path (default quick)")
+    g.add_argument("--n", type=int, help="number of samples (overrides the profile)")
+    g.add_argument("--seed", type=int, help="root seed (overrides the profile)")
+    g.add_argument("--out", help="dataset directory (default data/<profile>)")
+    g.add_argument("--workers", type=int, default=1, help="local worker processes")
+    g.add_argument("--executor", default="local", choices=["local", "ray"], help="where samples run")
+    g.add_argument("--force", action="store_true", help="regenerate every sample")
+    g.set_defaults(fn=cmd_gen)
+    r = sub.add_parser("run", help="run a method on a split of a dataset")
+    r.add_argument("--method", required=True)
+    r.add_argument("--data", default="data/quick", help="dataset directory")
+    r.add_argument("--split", default="test", help="train | val | test | all")
+    r.add_argument("--out", help="run directory (default runs/<dataset>/<method>-<split>)")
+    r.add_argument("--method-config", help="YAML of method settings (default configs/methods/<method>.yaml)")
+    r.add_argument("--timeout", type=float, default=3600.0, help="seconds per sample before it is recorded as failed")
+    r.add_argument("--inline", action="store_true", help="run in this process (no per-sample isolation or timeout)")
+    r.add_argument("--force", action="store_true", help="re-run samples that already have a status")
+    r.set_defaults(fn=cmd_run)
+    e = sub.add_parser("eval", help="score run directories (writes metrics.json per sample, results.json)")
+    e.add_argument("runs", nargs="+")
+    e.add_argument("--data", help="dataset directory (default: the one recorded in run.json)")
+    e.set_defaults(fn=cmd_eval)
+    b = sub.add_parser("board", help="build the static HTML leaderboard from scored runs")
+    b.add_argument("runs", nargs="+")
+    b.add_argument("--out", default="site")
+    b.add_argument("--title", default="physrecon-bench leaderboard")
+    b.set_defaults(fn=cmd_board)
+    c = sub.add_parser("check", help="validate a dataset or run directory (files, hashes, shapes)")
+    c.add_argument("path")
+    c.set_defaults(fn=cmd_check)
+    ls = sub.add_parser("list", help="list methods and profiles")
+    ls.add_argument("what", nargs="?", default="all", choices=["methods", "profiles", "all"])
+    ls.set_defaults(fn=cmd_list)
+    s = sub.add_parser("show", help="show one sample: GT physics, files, a preview")
+    s.add_argument("sample", help="sample directory, or a sample id with --data")
+    s.add_argument("--data")
+    s.add_argument("--no-preview", action="store_true")
+    s.set_defaults(fn=cmd_show)
+    d = sub.add_parser("demo", help="gen -> run static & oracle -> eval -> board, in one go")
+    d.add_argument("--profile", default="quick")
+    d.add_argument("--n", type=int)
+    d.add_argument("--split", default="test")
+    d.add_argument("--out", default="bench-demo")
+    d.set_defaults(fn=cmd_demo)
+    return p
+
+
+def run(argv: list[str]) -> int:
+    """Parse and execute one command; user errors propagate as UserError."""
+    args = build_parser().parse_args(argv)
+    return int(args.fn(args) or 0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors become one line on stderr and exit status 2."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        rc = run(argv)
+    except UserError as err:
+        verb = next((a for a in argv if not a.startswith("-")), "")
+        print(f"bench {verb}: error: {err}".replace("  ", " "), file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("bench: interrupted; re-run the same command to resume", file=sys.stderr)
+        sys.exit(130)
+    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    main()

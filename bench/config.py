@@ -1,0 +1,205 @@
+"""Typed dataset profiles loaded from YAML (``configs/profiles/*.yaml``).
+
+Unknown keys and out-of-range values are errors that name the key (pydantic, ``extra='forbid'``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from bench.errors import UserError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+PROFILE_DIR = CONFIG_DIR / "profiles"
+METHOD_CONFIG_DIR = CONFIG_DIR / "methods"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Range = tuple[float, float]
+
+
+def _ordered(r: Range, name: str) -> Range:
+    if r[0] > r[1]:
+        raise ValueError(f"{name}: lower bound {r[0]} is above upper bound {r[1]}")
+    return r
+
+
+class AssetConfig(_Strict):
+    pack: Literal["procedural"] = "procedural"
+    variants_per_shape: int = Field(3, ge=1, le=1000)
+    shapes: list[str] | None = None  # None = every family in the pack
+    object_size_m: float = Field(1.0, gt=0.0, le=100.0)
+
+
+class SplitConfig(_Strict):
+    """Fractions of *objects* per split; assignment is by a hash of the object id."""
+
+    train: float = Field(0.7, ge=0.0, le=1.0)
+    val: float = Field(0.1, ge=0.0, le=1.0)
+    test: float = Field(0.2, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "SplitConfig":
+        s = self.train + self.val + self.test
+        if abs(s - 1.0) > 1e-6:
+            raise ValueError(f"split fractions must sum to 1 (got {s:g})")
+        return self
+
+
+class ScenarioConfig(_Strict):
+    kind: Literal["freefall"] = "freefall"
+    n_frames: int = Field(24, ge=2, le=10_000)
+    fps: float = Field(24.0, gt=0.0, le=1000.0)
+    observed_fraction: float = Field(2.0 / 3.0, gt=0.0, lt=1.0)
+    drop_height_m: Range = (0.3, 1.0)  # height of the object's lowest point at t=0
+    initial_speed_mps: Range = (0.0, 1.0)
+    random_orientation: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> "ScenarioConfig":
+        _ordered(self.drop_height_m, "drop_height_m")
+        _ordered(self.initial_speed_mps, "initial_speed_mps")
+        if self.drop_height_m[0] < 0:
+            raise ValueError("drop_height_m: must be >= 0 (the object starts above the ground)")
+        return self
+
+
+class SpringMassConfig(_Strict):
+    """GT spring-mass sampling. Ranges are sampled uniformly (log10 ranges in log space)."""
+
+    n_anchors: int = Field(64, ge=4, le=100_000)
+    knn: int = Field(8, ge=1, le=64)
+    substeps: int = Field(0, ge=0, le=100_000)  # 0 = auto: the stability rule of physics.spring_mass.recommend_substeps
+    force_law: Literal["spring_gaus", "phystwin"] = "spring_gaus"
+    ground_model: Literal["spring_gaus", "phystwin"] = "phystwin"
+    log10_stiffness: Range = (2.0, 3.0)
+    damping: Range = (0.5, 2.0)
+    friction: Range = (0.0, 1.0)
+    restitution: Range = (0.2, 0.6)
+    mass_kg: float = Field(1.0, gt=0.0)
+    binding_k: int = Field(8, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _check(self) -> "SpringMassConfig":
+        for name in ("log10_stiffness", "damping", "friction", "restitution"):
+            _ordered(getattr(self, name), name)
+        if not (0.0 <= self.restitution[0] and self.restitution[1] <= 1.0):
+            raise ValueError("restitution: must lie in [0, 1]")
+        if self.friction[0] < 0:
+            raise ValueError("friction: must be >= 0")
+        return self
+
+
+class PhysicsConfig(_Strict):
+    model: Literal["spring_mass"] = "spring_mass"
+    spring_mass: SpringMassConfig = SpringMassConfig()
+
+
+class RenderConfig(_Strict):
+    renderer: Literal["splat"] = "splat"
+    width: int = Field(64, ge=8, le=4096)
+    height: int = Field(64, ge=8, le=4096)
+    n_views: int = Field(3, ge=1, le=64)
+    held_out_views: int = Field(1, ge=0, le=63)
+    fov_deg: float = Field(40.0, gt=1.0, lt=170.0)
+    camera_distance_m: float = Field(3.2, gt=0.0)
+    camera_elevation_deg: float = Field(15.0, ge=-89.0, le=89.0)
+    look_at_height_m: float = 0.6
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    n_surface_points: int = Field(1500, ge=10, le=2_000_000)
+    gaussian_scale_factor: float = Field(0.8, gt=0.0, le=10.0)
+    preview: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> "RenderConfig":
+        if self.held_out_views >= self.n_views:
+            raise ValueError("held_out_views: must leave at least one seen view (< n_views)")
+        if any(not 0.0 <= c <= 1.0 for c in self.background):
+            raise ValueError("background: colour channels must lie in [0, 1]")
+        return self
+
+
+class DatasetProfile(_Strict):
+    name: str
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    n_samples: int = Field(8, ge=1, le=1_000_000)
+    assets: AssetConfig = AssetConfig()
+    splits: SplitConfig = SplitConfig()
+    scenario: ScenarioConfig = ScenarioConfig()
+    physics: PhysicsConfig = PhysicsConfig()
+    render: RenderConfig = RenderConfig()
+
+
+def _format_validation(src: str, err: ValidationError) -> UserError:
+    e = err.errors()[0]
+    key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+    if e["type"] == "extra_forbidden":
+        return UserError(src, f"unknown key '{key}'", "remove it or check its spelling against configs/profiles/tiny.yaml")
+    msg = e["msg"].removeprefix("Value error, ")
+    return UserError(src, f"key '{key}': {msg}", "fix the value in the YAML file")
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    if not path.exists():
+        raise UserError(str(path), "file not found", "check the path")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise UserError(where, f"malformed YAML ({problem})", "fix the syntax (indentation, colons, quotes)") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(str(path), "top level must be a mapping of keys to values", "see configs/profiles/tiny.yaml")
+    return data
+
+
+def list_profiles() -> list[str]:
+    return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
+
+
+def resolve_profile_path(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    cand = PROFILE_DIR / f"{name_or_path}.yaml"
+    if not cand.exists():
+        raise UserError("--profile", f"unknown profile '{name_or_path}'", f"use one of {', '.join(list_profiles())} or a path to a YAML file")
+    return cand
+
+
+def load_profile(name_or_path: str, overrides: dict[str, Any] | None = None) -> DatasetProfile:
+    """Load and validate a dataset profile; ``overrides`` are top-level keys (e.g. n_samples)."""
+    path = resolve_profile_path(name_or_path)
+    data = load_yaml(path)
+    data.setdefault("name", path.stem)
+    data.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return DatasetProfile.model_validate(data)
+    except ValidationError as err:
+        raise _format_validation(str(path), err) from None
+
+
+def profile_from_dict(data: dict[str, Any], src: str = "<config>") -> DatasetProfile:
+    try:
+        return DatasetProfile.model_validate(data)
+    except ValidationError as err:
+        raise _format_validation(src, err) from None
+
+
+def load_method_config(name: str, path: str | None = None) -> dict[str, Any]:
+    """Hyper-parameters of a method: ``configs/methods/<name>.yaml`` (or ``path``); {} if none."""
+    p = Path(path) if path else METHOD_CONFIG_DIR / f"{name}.yaml"
+    if path is None and not p.exists():
+        return {}
+    return load_yaml(p)

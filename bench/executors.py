@@ -1,0 +1,42 @@
+"""Executors: run independent tasks in-process, on a local process pool, or on Ray.
+
+Results are yielded as tasks finish (order of completion); callers key them by id, so the outcome
+does not depend on the executor.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, Callable, Iterator, Sequence
+
+from bench.errors import UserError
+
+
+def map_tasks(fn: Callable[..., Any], args: Sequence[tuple[Any, ...]], workers: int = 1,
+              executor: str = "local", address: str | None = None) -> Iterator[Any]:
+    if not args:
+        return
+    if executor == "local" and workers <= 1:
+        for a in args:
+            yield fn(*a)
+    elif executor == "local":
+        ctx = mp.get_context("spawn")  # fresh interpreters: no inherited warp/torch state
+        with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futs = [pool.submit(fn, *a) for a in args]
+            for f in as_completed(futs):
+                yield f.result()
+    elif executor == "ray":
+        try:
+            import ray
+        except ImportError:
+            raise UserError("--executor ray", "ray is not installed", "pip install 'ray[default]' or use --executor local") from None
+        if not ray.is_initialized():
+            ray.init(address=address, num_cpus=None if address else max(1, workers), include_dashboard=False,
+                     log_to_driver=False)
+        remote = ray.remote(fn)
+        pending = [remote.remote(*a) for a in args]
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(ready[0])
+    else:
+        raise UserError("--executor", f"unknown executor '{executor}'", "use local or ray")

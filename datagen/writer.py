@@ -1,0 +1,104 @@
+"""Write one sample directory (format v1) from a simulated scene, atomically."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.config import DatasetProfile
+from bench.dataset_format import SAMPLE_FORMAT
+from bench.io import frame_name, sha256_file, write_json, write_rgba_png
+from bench.versions import package_versions
+from datagen.freefall import FreefallScene
+
+CAMERA_CONVENTION = (
+    "cameras.json: OpenCV (x right, y down, z forward) camera-to-world + pixel K; "
+    "transforms.json: OpenGL/Blender camera-to-world = c2w_opencv @ diag(1,-1,-1,1)"
+)
+
+
+def make_cameras(profile: DatasetProfile) -> list[Any]:
+    from render.cameras import orbit_cameras
+
+    rc = profile.render
+    return orbit_cameras(
+        rc.n_views,
+        radius=rc.camera_distance_m,
+        elevation_deg=rc.camera_elevation_deg,
+        target=(0.0, 0.0, rc.look_at_height_m),
+        width=rc.width,
+        height=rc.height,
+        fov_deg=rc.fov_deg,
+    )
+
+
+def write_sample(out: Path, meta: dict[str, Any], scene: FreefallScene, profile: DatasetProfile) -> dict[str, str]:
+    """Render every view/frame and write the sample into ``out`` (a temp dir). Returns {relpath: sha256}."""
+    from render.cameras import cameras_to_transforms_json
+    from render.frames import render_trajectory
+    from render.gaussians_ply import write_gaussians_ply
+
+    rc = profile.render
+    cams = make_cameras(profile)
+    n_frames = scene.points.shape[0]
+    frames = render_trajectory(scene.points, scene.colors, scene.gaussian_scale, 1.0, cams, rc.background)
+    for cam in cams:
+        f = frames[cam.name]
+        for t in range(n_frames):
+            write_rgba_png(out / "rgb" / cam.name / frame_name(t), f["rgb"][t], f["alpha"][t])
+            (out / "depth" / cam.name).mkdir(parents=True, exist_ok=True)
+            np.save(out / "depth" / cam.name / f"{t:04d}.npy", f["depth"][t])
+    write_json(out / "cameras.json", {"convention": "opencv", "cameras": [c.to_json() for c in cams]})
+    paths = {c.name: [f"rgb/{c.name}/{frame_name(t)}" for t in range(n_frames)] for c in cams}
+    write_json(out / "transforms.json", cameras_to_transforms_json(cams, {k: v[0] for k, v in paths.items()}))
+
+    (out / "gt").mkdir(exist_ok=True)
+    np.save(out / "gt" / "points.npy", scene.points)
+    np.save(out / "gt" / "particles.npy", scene.particles)
+    np.savez(out / "gt" / "springs.npz", edges=scene.edges, rest=scene.rest)
+    (out / "asset").mkdir(exist_ok=True)
+    m = scene.points.shape[1]
+    write_gaussians_ply(out / "asset" / "gaussians.ply", scene.points[0], np.full(m, scene.gaussian_scale, np.float32),
+                        scene.colors, np.ones(m, np.float32))
+    from datagen.assets import save_obj
+
+    save_obj(scene.mesh, out / "asset")
+    if rc.preview:
+        from render.video import write_gif
+
+        strip = [np.concatenate([frames[c.name]["rgb"][t] for c in cams], axis=1) for t in range(n_frames)]
+        write_gif(out / "preview.gif", strip, fps=profile.scenario.fps)
+
+    seen = [c.name for c in cams[: rc.n_views - rc.held_out_views]]
+    meta = {
+        **meta,
+        "format": SAMPLE_FORMAT,
+        "scenario": scene.scenario,
+        "physics": scene.physics,
+        "binding": scene.binding,
+        "world": {
+            "units": "SI (m, s, kg)",
+            "up": "+z",
+            "gravity": [0.0, 0.0, -9.81],
+            "ground": {"height": 0.0, "friction": scene.physics["params"]["friction"],
+                       "restitution": scene.physics["params"]["restitution"]},
+            "object_size_m": profile.assets.object_size_m,
+        },
+        "render": {
+            "renderer": rc.renderer,
+            "width": rc.width,
+            "height": rc.height,
+            "background": list(rc.background),
+            "views": [c.name for c in cams],
+            "seen_views": seen,
+            "held_out_views": [c.name for c in cams if c.name not in seen],
+            "monocular_view": seen[0],
+            "camera_convention": CAMERA_CONVENTION,
+            "depth": "z-depth along camera +z (m), alpha-normalised, 0 where alpha < 0.5",
+            "gaussians": {"n": int(m), "scale_m": scene.gaussian_scale, "opacity": 1.0, "isotropic": True},
+        },
+        "versions": package_versions(),
+    }
+    write_json(out / "sample.json", meta)
+    return {str(p.relative_to(out)): sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file()}

@@ -1,0 +1,88 @@
+"""Baselines that bound the leaderboard: ``static`` (lower) and ``oracle`` (upper)."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from methods.base import Method, MethodInputs, Observation, Prediction, Query
+
+
+def render_prediction(points: np.ndarray, canonical: dict[str, np.ndarray], query: Query, background) -> Prediction:
+    """Render canonical Gaussians moved to ``points`` (T, M, 3) into every queried camera."""
+    from render.frames import render_trajectory
+
+    fr = render_trajectory(points, canonical["colors"], canonical["scales"], canonical["opacities"],
+                           query.cameras, background)
+    return Prediction(rgb={v: f["rgb"] for v, f in fr.items()}, alpha={v: f["alpha"] for v, f in fr.items()},
+                      points=np.asarray(points, np.float32), points_correspond=True)
+
+
+def _isotropic_scales(canonical: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    s = np.asarray(canonical["scales"])
+    return {**canonical, "scales": s.mean(axis=-1) if s.ndim == 2 else s}
+
+
+class StaticBaseline(Method):
+    """The object stays as last observed: the lower bound every method must beat on future frames.
+
+    It is given the observed 3D surface tracks and the canonical Gaussians, so its observed frames
+    reproduce the inputs; every future frame repeats the last observed state.
+    """
+
+    name = "static"
+    label = "Static (last observed state)"
+    paper = "baseline"
+    description = "Holds the last observed surface state for every future frame (zero-motion lower bound)."
+    inputs = MethodInputs(views="multi", canonical=True, tracks=True)
+    kind = "baseline"
+
+    def fit(self, obs: Observation) -> Any:
+        assert obs.tracks is not None and obs.canonical is not None
+        return {"tracks": obs.tracks, "canonical": _isotropic_scales(obs.canonical), "background": obs.background}
+
+    def predict(self, asset: Any, query: Query) -> Prediction:
+        tr = asset["tracks"]
+        idx = np.minimum(np.arange(query.n_frames), tr.shape[0] - 1)
+        return render_prediction(tr[idx], asset["canonical"], query, asset["background"])
+
+
+class OracleBaseline(Method):
+    """GT physics pushed through the method-side simulator, binding and renderer (upper bound).
+
+    Reads the GT parameters, initial particles and springs, re-simulates with physics/, binds the
+    canonical Gaussians as sample.json says (IDW weights of Spring-Gaus eq. 15, LBS) and renders
+    with render/. If its observed-frame PSNR is not very high, the dataset and method-side
+    conventions disagree: that is a bug.
+    """
+
+    name = "oracle"
+    label = "Oracle (GT physics)"
+    paper = "baseline"
+    description = "Re-simulates the GT spring-mass parameters from the GT initial state; renders the canonical Gaussians."
+    inputs = MethodInputs(views="multi", canonical=True, gt_physics=True)
+    kind = "baseline"
+
+    def fit(self, obs: Observation) -> Any:
+        assert obs.gt is not None and obs.canonical is not None
+        return {"gt": obs.gt, "canonical": _isotropic_scales(obs.canonical), "background": obs.background}
+
+    def predict(self, asset: Any, query: Query) -> Prediction:
+        from datagen.physics_sampling import spring_mass_params_from_record
+        from physics.binding import apply_binding, idw_binding
+        from physics.spring_mass import simulate
+
+        gt = asset["gt"]
+        p = gt["physics"]["params"]
+        x0 = np.asarray(gt["particles0"], np.float32)
+        params = spring_mass_params_from_record(p)
+        v0 = np.broadcast_to(np.asarray(gt["scenario"]["initial_velocity"], np.float32), x0.shape).copy()
+        res = simulate(x0, v0, gt["edges"], gt["rest"], params, n_frames=query.n_frames, fps=query.fps,
+                       substeps=int(gt["physics"]["substeps"]))
+        means0 = np.asarray(asset["canonical"]["means"], np.float32)
+        b = gt["binding"]
+        idx, w = idw_binding(means0, x0, k=int(b["k"]), power=float(b["power"]))
+        points = np.asarray(apply_binding(means0, x0, res.positions.astype(np.float32), idx, w, mode=b["kind"]), np.float32)
+        pred = render_prediction(points, asset["canonical"], query, asset["background"])
+        pred.params = {"model": "spring_mass", "params": {k: p[k] for k in ("stiffness", "damping", "friction", "restitution")}}
+        return pred

@@ -1,0 +1,118 @@
+"""``external``: run any program on an exported observation dir and read back a run dir.
+
+Configure it with a YAML file (``bench run --method external --method-config my.yaml``)::
+
+    name: my_method                   # shown on the leaderboard
+    label: My method (Smith et al. 2026)
+    command: "python run.py --input {input} --output {output}"
+    inputs: {views: multi, depth: true, canonical: false}
+    timeout_s: 1800
+
+The program reads ``{input}`` (observation.json, cameras.json, rgb/<view>/<t>.png for the observed
+frames of the views it may see, depth/ and asset/gaussians.ply and tracks.npy if declared) and
+writes ``{output}/pred/`` in run format v1 (see bench/run_format.py): one RGBA PNG per frame per
+camera listed in cameras.json, and optionally points.npy and params.json. No import of our code.
+"""
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.errors import UserError
+from bench.io import frame_name, write_json, write_rgba_png
+from bench.run_format import read_pred_frames, read_pred_params, read_pred_points
+from methods.base import Method, MethodInputs, Observation, Prediction, Query
+
+_INPUT_KEYS = {"views", "rgb", "masks", "depth", "canonical", "tracks"}
+
+
+class ExternalMethod(Method):
+    name = "external"
+    label = "External command"
+    paper = "user supplied"
+    description = "Runs a user command template on an exported observation directory."
+    kind = "external"
+    runs_externally = True
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        super().__init__(config)
+        cfg = self.config
+        unknown = set(cfg) - {"name", "label", "paper", "description", "replaces", "command", "inputs", "timeout_s"}
+        if unknown:
+            raise UserError("--method-config", f"unknown key(s) {sorted(unknown)} for the external method",
+                            "allowed: name, label, paper, description, replaces, command, inputs, timeout_s")
+        inputs = dict(cfg.get("inputs") or {})
+        bad = set(inputs) - _INPUT_KEYS
+        if bad:
+            raise UserError("--method-config", f"unknown input key(s) {sorted(bad)}", f"allowed: {sorted(_INPUT_KEYS)}")
+        self.inputs = MethodInputs(**inputs)
+        self.name = str(cfg.get("name", "external"))
+        for key in ("label", "paper", "description", "replaces"):
+            if key in cfg:
+                setattr(self, key, str(cfg[key]))
+        self.command = cfg.get("command")
+
+    def fit(self, obs: Observation) -> Any:
+        return obs
+
+    def predict(self, asset: Any, query: Query) -> Prediction:
+        raise RuntimeError("external methods run through run_sample (they need a working directory)")
+
+    def run_sample(self, obs: Observation, query: Query, workdir: Path) -> Prediction:
+        if not self.command:
+            raise UserError("--method-config", "the external method needs a 'command' template",
+                            "add command: \"python run.py --input {input} --output {output}\"")
+        inp, out = workdir / "input", workdir / "output"
+        for d in (inp, out):
+            shutil.rmtree(d, ignore_errors=True)
+            d.mkdir(parents=True)
+        export_observation(obs, query, inp)
+        argv = [a.format(input=str(inp), output=str(out)) for a in shlex.split(self.command)]
+        with open(workdir / "external.log", "w") as log:
+            proc = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            tail = (workdir / "external.log").read_text()[-300:].strip().replace("\n", " | ")
+            raise RuntimeError(f"external command exited with {proc.returncode}: {tail}")
+        rgb, alpha = {}, {}
+        for cam in query.cameras:
+            fr = read_pred_frames(out, cam.name, query.n_frames)
+            if fr is not None:
+                rgb[cam.name], alpha[cam.name] = fr
+        if not rgb:
+            raise RuntimeError(f"external command wrote no frames under {out}/pred/rgb/<view>/")
+        points, corr = read_pred_points(out)
+        return Prediction(rgb=rgb, alpha=alpha, points=points, points_correspond=corr, params=read_pred_params(out))
+
+
+def export_observation(obs: Observation, query: Query, dest: Path) -> None:
+    """Write an Observation as files an external program can read without our code."""
+    visible = [c.name for c in obs.cameras]
+    write_json(dest / "observation.json", {
+        "sample_id": obs.sample_id, "object_id": obs.object_id, "fps": obs.fps, "n_frames": obs.n_frames,
+        "n_observed": obs.n_observed, "background": list(obs.background), "world": obs.world,
+        "visible_views": visible, "predict_views": [c.name for c in query.cameras],
+        "predict_frames": [0, query.n_frames],
+    })
+    write_json(dest / "cameras.json", {"convention": "opencv", "cameras": [
+        {**c.to_json(), "visible": c.name in visible} for c in query.cameras]})
+    for v, rgb in obs.rgb.items():
+        alpha = obs.alpha.get(v, np.ones(rgb.shape[:-1], np.float32))
+        for t in range(rgb.shape[0]):
+            write_rgba_png(dest / "rgb" / v / frame_name(t), rgb[t], alpha[t])
+    for v, dep in obs.depth.items():
+        (dest / "depth" / v).mkdir(parents=True, exist_ok=True)
+        for t in range(dep.shape[0]):
+            np.save(dest / "depth" / v / f"{t:04d}.npy", dep[t])
+    if obs.canonical is not None:
+        from render.gaussians_ply import write_gaussians_ply
+
+        c = obs.canonical
+        (dest / "asset").mkdir(parents=True, exist_ok=True)
+        write_gaussians_ply(dest / "asset" / "gaussians.ply", c["means"], c["scales"], c["colors"], c["opacities"])
+    if obs.tracks is not None:
+        np.save(dest / "tracks.npy", obs.tracks)

@@ -1,0 +1,63 @@
+"""Build a method's Observation from a sample dir, restricted to the inputs it declares."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from bench.dataset_format import SampleDir
+from bench.io import read_json
+from methods.base import MethodInputs, Observation, Query
+
+
+def visible_views(sample: SampleDir, inputs: MethodInputs) -> list[str]:
+    r = sample.meta["render"]
+    return [r["monocular_view"]] if inputs.views == "mono" else list(r["seen_views"])
+
+
+def load_canonical(sample_path: Path) -> dict[str, np.ndarray]:
+    from render.gaussians_ply import read_gaussians_ply
+
+    g = read_gaussians_ply(sample_path / "asset" / "gaussians.ply")
+    return {k: np.asarray(v) for k, v in g.items()}
+
+
+def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
+    s = SampleDir(Path(sample_path))
+    meta = s.meta
+    t_obs = s.n_observed
+    views = visible_views(s, inputs)
+    cams = [c for c in s.cameras() if c.name in views]
+    obs = Observation(
+        sample_id=meta["sample_id"], object_id=meta["object_id"], fps=float(meta["time"]["fps"]),
+        n_frames=s.n_frames, n_observed=t_obs, background=tuple(meta["render"]["background"]),
+        world=meta["world"], cameras=cams,
+    )
+    for v in views:
+        frames = [s.frame(v, t) for t in range(t_obs)]
+        if inputs.rgb:
+            obs.rgb[v] = np.stack([f[0] for f in frames])
+        if inputs.masks:
+            obs.alpha[v] = np.stack([f[1] for f in frames])
+        if inputs.depth:
+            obs.depth[v] = np.stack([s.depth(v, t) for t in range(t_obs)])
+    if inputs.canonical:
+        obs.canonical = load_canonical(s.path)
+    if inputs.tracks:
+        obs.tracks = s.points()[:t_obs].copy()
+    if inputs.gt_physics:
+        springs = np.load(s.path / "gt" / "springs.npz")
+        obs.gt = {
+            "physics": meta["physics"], "scenario": meta["scenario"], "binding": meta["binding"],
+            "particles0": s.particles()[0].copy(), "edges": springs["edges"], "rest": springs["rest"],
+        }
+    return obs
+
+
+def build_query(sample_path: Path) -> Query:
+    s = SampleDir(Path(sample_path))
+    return Query(n_frames=s.n_frames, fps=float(s.meta["time"]["fps"]), cameras=s.cameras())
+
+
+def gt_meta(sample_path: Path) -> dict:
+    return read_json(Path(sample_path) / "sample.json")

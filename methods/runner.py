@@ -1,0 +1,125 @@
+"""`bench run`: run a method on every sample of a split, one child process per sample.
+
+Each sample runs in a fresh (spawned) child with a wall-clock limit; the child writes its outputs into a
+temp dir renamed into place. A method that raises, is killed, or exceeds its limit is recorded as
+a failure with its reason, and the run goes on. Complete samples are skipped on re-run.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import resource
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from bench.dataset_format import select_samples
+from bench.errors import UserError
+from bench.io import atomic_dir, read_json, remove_stale_temps, sha256_bytes, dumps, write_json
+from bench.run_format import RUN_FORMAT, STATUS_JSON, write_prediction
+from bench.versions import package_versions
+from methods.registry import make_method
+
+
+def _device() -> str:
+    import torch
+
+    return f"cuda:{torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "cpu"
+
+
+def run_sample_inline(method_name: str, config: dict[str, Any], sample_path: str, out_dir: str) -> dict[str, Any]:
+    """Run one sample in this process and write ``out_dir`` atomically; returns the status record."""
+    from methods.observation import build_observation, build_query
+
+    method = make_method(method_name, config)
+    status: dict[str, Any] = {"sample_id": Path(sample_path).name, "method": method.name}
+    with atomic_dir(out_dir) as tmp:
+        try:
+            obs = build_observation(Path(sample_path), method.inputs)
+            query = build_query(Path(sample_path))
+            t0 = time.perf_counter()
+            if method.runs_externally:  # a program outside Python does fit + predict in one go
+                pred = method.run_sample(obs, query, tmp / "work")
+                fit_s, predict_s = time.perf_counter() - t0, 0.0
+            else:
+                asset = method.fit(obs)
+                t1 = time.perf_counter()
+                pred = method.predict(asset, query)
+                fit_s, predict_s = t1 - t0, time.perf_counter() - t1
+            write_prediction(tmp, pred)
+            status.update(status="ok", reason=None, fit_s=fit_s, predict_s=predict_s)
+        except Exception as exc:  # a failure is a result
+            status.update(status="failed", reason=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
+                          traceback=traceback.format_exc(limit=10))
+        status["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        status["device"] = _device()
+        write_json(tmp / STATUS_JSON, status)
+    return status
+
+
+def _child(method_name: str, config: dict[str, Any], sample_path: str, out_dir: str) -> None:
+    run_sample_inline(method_name, config, sample_path, out_dir)
+
+
+def run_sample_isolated(method_name: str, config: dict[str, Any], sample_path: str, out_dir: str,
+                        timeout_s: float) -> dict[str, Any]:
+    """Run one sample in a spawned child process; kill it past ``timeout_s`` and record the failure."""
+    ctx = mp.get_context("spawn")  # fork after torch/warp ran in the parent can deadlock the child
+    t0 = time.perf_counter()
+    proc = ctx.Process(target=_child, args=(method_name, config, sample_path, out_dir), daemon=False)
+    proc.start()
+    proc.join(timeout_s)
+    reason = None
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        reason = f"timeout: exceeded the {timeout_s:g} s limit"
+    elif proc.exitcode != 0:
+        reason = f"crashed: child exited with code {proc.exitcode}"
+    out = Path(out_dir)
+    if reason is None and (out / STATUS_JSON).exists():
+        return read_json(out / STATUS_JSON)
+    status = {"sample_id": Path(sample_path).name, "method": method_name, "status": "failed",
+              "reason": reason or "no status written", "wall_s": time.perf_counter() - t0}
+    with atomic_dir(out) as tmp:
+        write_json(tmp / STATUS_JSON, status)
+    return status
+
+
+def run_method(method_name: str, data_root: Path, split: str, out_root: Path, config: dict[str, Any],
+               timeout_s: float = 3600.0, isolate: bool = True, resume: bool = True,
+               on_progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> list[dict[str, Any]]:
+    """Run ``method_name`` on ``split`` of the dataset at ``data_root``; returns per-sample statuses."""
+    if not data_root.exists():
+        raise UserError("--data", f"dataset directory '{data_root}' does not exist", "generate one with `bench gen --out DIR`")
+    method = make_method(method_name, config)
+    samples = select_samples(data_root, split)
+    if not samples:
+        raise UserError("--split", f"no completed samples in split '{split}' of {data_root}",
+                        "generate more samples (`bench gen --n N`) or choose another split")
+    out_root.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out_root)
+    spec = method.spec().to_json()
+    write_json(out_root / "run.json", {
+        "format": RUN_FORMAT, "method": method.name, "method_spec": spec, "config": config,
+        "config_sha256": sha256_bytes(dumps(config).encode()), "dataset": str(data_root.resolve()),
+        "dataset_manifest_sha256": sha256_bytes((data_root / "manifest.jsonl").read_bytes()),
+        "split": split, "timeout_s": timeout_s, "versions": package_versions(),
+        "samples": [s["sample_id"] for s in samples],
+    })
+    limit = float(config.get("timeout_s", timeout_s))
+    results = []
+    for i, rec in enumerate(samples, 1):
+        sid = rec["sample_id"]
+        out = out_root / sid
+        if resume and (out / STATUS_JSON).exists():
+            st = read_json(out / STATUS_JSON)
+        elif isolate:
+            st = run_sample_isolated(method_name, config, str(data_root / sid), str(out), limit)
+        else:
+            st = run_sample_inline(method_name, config, str(data_root / sid), str(out))
+        results.append(st)
+        if on_progress:
+            on_progress(i, len(samples), st)
+    return results
+

@@ -1,0 +1,210 @@
+"""Warp rollout engine: forward frames, divergence checks, per-frame checkpointed adjoint.
+
+Memory of the backward pass: frame states (T x N x 3, positions and velocities) are stored by
+the forward pass; the backward pass re-simulates one frame at a time under a ``wp.Tape``
+(``substeps + 1`` state buffers and ``substeps`` spring-force buffers, reused across frames) and
+propagates the adjoint frame by frame ("checkpointing per frame", exact gradients).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import warp as wp
+
+from physics.errors import SimulationDiverged
+from physics.spring_mass import kernels as K
+from physics.spring_mass.params import SpringMassParams, particle_masses
+
+_LAW = {"spring_gaus": K.LAW_SPRING_GAUS, "phystwin": K.LAW_PHYSTWIN}
+_GROUND = {"none": K.GROUND_NONE, "spring_gaus": K.GROUND_SPRING_GAUS, "phystwin": K.GROUND_PHYSTWIN}
+
+
+def _csr(n: int, rows: np.ndarray, payload: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Group entries by particle (stable) -> offsets (n+1,) and the reordered payload arrays."""
+    order = np.argsort(rows, kind="stable")
+    counts = np.bincount(rows, minlength=n) if rows.size else np.zeros(n, np.int64)
+    offsets = np.zeros(n + 1, np.int32)
+    offsets[1:] = np.cumsum(counts)
+    return offsets, [p[order] for p in payload]
+
+
+class Engine:
+    """One configured spring-mass system; ``forward`` and ``backward`` over ``n_frames`` frames."""
+
+    def __init__(
+        self, x0: np.ndarray, edges: np.ndarray, rest: np.ndarray, params: SpringMassParams,
+        n_frames: int, fps: float, substeps: int, gravity, controls: np.ndarray | None,
+        control_edges: np.ndarray | None, device: str = "cpu", precision: str = "float32",
+    ) -> None:
+        self.kern = K.get_kernels(precision)
+        self.np_dtype = np.float32 if precision == "float32" else np.float64
+        self.vec3, self.scalar = self.kern["vec3"], self.kern["scalar"]
+        self.device = device
+        self.params = params
+        self.n = int(x0.shape[0])
+        self.edges = np.ascontiguousarray(edges, dtype=np.int32).reshape(-1, 2)
+        self.s = int(self.edges.shape[0])
+        self.T, self.S = int(n_frames), int(substeps)
+        self.dt = 1.0 / (float(fps) * self.S)
+        self.gravity = self.vec3(*[float(g) for g in gravity])
+        self.center = np.asarray(x0, np.float64).mean(axis=0) if self.n else np.zeros(3)
+        self.mass = particle_masses(params, self.n)
+        self.rest = np.asarray(rest, np.float64).reshape(-1)
+        if self.rest.shape[0] != self.s:
+            raise ValueError("rest must have one entry per spring")
+        self.law = _LAW[params.force_law]
+        self.ground = _GROUND[params.ground_model]
+
+        arr = lambda a, dt=None, rg=False: wp.array(  # noqa: E731
+            np.ascontiguousarray(a), dtype=dt or self.scalar, device=device, requires_grad=rg)
+        self.w_edges = wp.array(self.edges if self.s else np.zeros((1, 2), np.int32), dtype=wp.int32, device=device)
+        self.w_rest = arr(self.rest.astype(self.np_dtype) if self.s else np.ones(1, self.np_dtype))
+        rows = np.concatenate([self.edges[:, 0], self.edges[:, 1]]).astype(np.int64)
+        sid = np.concatenate([np.arange(self.s), np.arange(self.s)]).astype(np.int32)
+        sign = np.concatenate([np.ones(self.s), -np.ones(self.s)]).astype(self.np_dtype)
+        offs, (sid, sign) = _csr(self.n, rows, [sid, sign])
+        self.w_offsets = wp.array(offs, dtype=wp.int32, device=device)
+        self.w_adj = wp.array(sid if sid.size else np.zeros(1, np.int32), dtype=wp.int32, device=device)
+        self.w_sign = arr(sign if sign.size else np.zeros(1, self.np_dtype))
+        self.w_mass = arr(self.mass.astype(self.np_dtype))
+
+        # control springs: rows (control, particle); rest = initial distance
+        ce = np.zeros((0, 2), np.int32) if control_edges is None else np.asarray(control_edges, np.int64).reshape(-1, 2)
+        self.controls = None
+        if controls is not None and ce.shape[0]:
+            c = np.asarray(controls, np.float64)
+            if c.shape[0] != self.T:
+                raise ValueError(f"controls have {c.shape[0]} frames, expected n_frames={self.T}")
+            self.controls = [wp.array(c[t].astype(self.np_dtype), dtype=self.vec3, device=device) for t in range(self.T)]
+            c_rest = np.linalg.norm(np.asarray(x0, np.float64)[ce[:, 1]] - c[0][ce[:, 0]], axis=1)
+            coffs, (cc, cr) = _csr(self.n, ce[:, 1], [ce[:, 0].astype(np.int32), c_rest.astype(self.np_dtype)])
+        else:
+            ce = np.zeros((0, 2), np.int32)
+            coffs, cc, cr = np.zeros(self.n + 1, np.int32), np.zeros(1, np.int32), np.zeros(1, self.np_dtype)
+        self.control_edges = ce
+        self.w_coffs = wp.array(coffs, dtype=wp.int32, device=device)
+        self.w_cctrl = wp.array(cc if cc.size else np.zeros(1, np.int32), dtype=wp.int32, device=device)
+        self.w_crest = arr(cr if cr.size else np.zeros(1, self.np_dtype))
+        self.w_dummy_ctrl = wp.zeros(1, dtype=self.vec3, device=device)
+        self._grad_bufs = None
+        self._fwd_bufs = None
+
+    # ---------------------------------------------------------------- parameters
+    def set_params(self, k_spring: np.ndarray, c_spring: np.ndarray, friction: float, restitution: float) -> None:
+        """Upload per-spring stiffness/damping and the contact coefficients (float64 host values)."""
+        mk = lambda a: wp.array(np.ascontiguousarray(a, dtype=self.np_dtype), dtype=self.scalar,  # noqa: E731
+                                device=self.device, requires_grad=True)
+        one = np.ones(1)
+        self.w_k = mk(k_spring if self.s else one)
+        self.w_c = mk(c_spring if self.s else one * 0)
+        self.w_mu = mk(np.array([max(float(friction), 0.0)]))
+        self.w_e = mk(np.array([min(max(float(restitution), 0.0), 1.0)]))
+
+    # ---------------------------------------------------------------- stepping
+    def _substep(self, t: int, s: int, x, v, f, x_out, v_out) -> None:
+        p, kern = self.params, self.kern
+        if self.s:
+            wp.launch(kern["spring_forces"], dim=self.s, device=self.device, inputs=[
+                x, v, self.w_edges, self.w_rest, self.w_k, self.w_c, float(p.p_k), self.law,
+                int(bool(p.dashpot_axial)), f])
+        c0 = self.controls[t] if self.controls is not None else self.w_dummy_ctrl
+        c1 = self.controls[t + 1] if self.controls is not None else self.w_dummy_ctrl
+        wp.launch(kern["integrate"], dim=self.n, device=self.device, inputs=[
+            x, v, f, self.w_offsets, self.w_adj, self.w_sign, self.w_mass, self.w_coffs, self.w_cctrl,
+            self.w_crest, c0, c1, float(s + 1) / self.S, float(p.control_stiffness), self.gravity,
+            self.dt, float(p.drag), self.ground, float(p.ground_height), self.w_e, self.w_mu, x_out, v_out])
+
+    def _bufs(self, count: int, grad: bool) -> tuple[list, list, list]:
+        mk = lambda m: [wp.zeros(m, dtype=self.vec3, device=self.device, requires_grad=grad) for _ in range(count)]  # noqa: E731
+        return mk(self.n), mk(self.n), mk(max(self.s, 1))
+
+    def _check(self, x: np.ndarray, v: np.ndarray) -> str | None:
+        """Reason string if the state is not sane, else None."""
+        if not np.all(np.isfinite(x)):
+            return "NaN/inf in positions"
+        if not np.all(np.isfinite(v)):
+            return "NaN/inf in velocities"
+        speed = float(np.sqrt((v.astype(np.float64) ** 2).sum(axis=1)).max()) if v.size else 0.0
+        if speed > self.params.max_speed:
+            return f"speed {speed:.3g} m/s exceeds max_speed {self.params.max_speed:g} m/s"
+        far = float(np.abs(x.astype(np.float64) - self.center).max()) if x.size else 0.0
+        if far > self.params.sanity_box:
+            return f"particle {far:.3g} m from the initial centroid exceeds sanity_box {self.params.sanity_box:g} m"
+        return None
+
+    def _locate(self, t: int, x: np.ndarray, v: np.ndarray) -> SimulationDiverged:
+        """Re-run frame t one substep at a time to find the first bad substep."""
+        X, V, F = self._bufs(2, False)
+        X[0].assign(x.astype(self.np_dtype))
+        V[0].assign(v.astype(self.np_dtype))
+        for s in range(self.S):
+            a, b = s % 2, (s + 1) % 2
+            self._substep(t, s, X[a], V[a], F[0], X[b], V[b])
+            reason = self._check(X[b].numpy(), V[b].numpy())
+            if reason is not None:
+                return SimulationDiverged(t * self.S + s, reason, t + 1)
+        return SimulationDiverged(t * self.S + self.S - 1, "unsane state at frame end", t + 1)
+
+    def forward(self, x0: np.ndarray, v0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Frames (T,N,3) of positions and velocities in the engine precision."""
+        xs = np.zeros((self.T, self.n, 3), self.np_dtype)
+        vs = np.zeros_like(xs)
+        xs[0], vs[0] = x0, v0
+        reason = self._check(xs[0], vs[0])
+        if reason is not None:
+            raise SimulationDiverged(0, "initial state: " + reason, 0)
+        if self._fwd_bufs is None:
+            self._fwd_bufs = self._bufs(2, False)
+        X, V, F = self._fwd_bufs
+        X[0].assign(xs[0])
+        V[0].assign(vs[0])
+        cur = 0
+        for t in range(self.T - 1):
+            for s in range(self.S):
+                self._substep(t, s, X[cur], V[cur], F[0], X[1 - cur], V[1 - cur])
+                cur = 1 - cur
+            xs[t + 1], vs[t + 1] = X[cur].numpy(), V[cur].numpy()
+            if self._check(xs[t + 1], vs[t + 1]) is not None:
+                raise self._locate(t, xs[t], vs[t])
+        return xs, vs
+
+    def backward(self, xs: np.ndarray, vs: np.ndarray, gx: np.ndarray, gv: np.ndarray) -> dict[str, np.ndarray]:
+        """Adjoint of ``forward`` given dL/d(frames); returns grads for x0, v0, k, c, friction, restitution."""
+        if self._grad_bufs is None:
+            self._grad_bufs = self._bufs(self.S + 1, True)
+        X, V, F = self._grad_bufs
+        adj_x, adj_v = gx[self.T - 1].astype(self.np_dtype), gv[self.T - 1].astype(self.np_dtype)
+        gk = np.zeros(max(self.s, 1))
+        gc, ge, gmu = np.zeros_like(gk), 0.0, 0.0
+        for t in reversed(range(self.T - 1)):
+            X[0].assign(xs[t])
+            V[0].assign(vs[t])
+            tape = wp.Tape()
+            with tape:
+                for s in range(self.S):
+                    self._substep(t, s, X[s], V[s], F[s], X[s + 1], V[s + 1])
+            tape.backward(grads={
+                X[self.S]: wp.array(np.ascontiguousarray(adj_x), dtype=self.vec3, device=self.device),
+                V[self.S]: wp.array(np.ascontiguousarray(adj_v), dtype=self.vec3, device=self.device)})
+            adj_x = X[0].grad.numpy() + gx[t]
+            adj_v = V[0].grad.numpy() + gv[t]
+            gk += self.w_k.grad.numpy()
+            gc += self.w_c.grad.numpy()
+            ge += float(self.w_e.grad.numpy()[0])
+            gmu += float(self.w_mu.grad.numpy()[0])
+            tape.zero()
+        return {"x0": adj_x, "v0": adj_v, "k": gk[: self.s], "c": gc[: self.s],
+                "restitution": np.array(ge), "friction": np.array(gmu)}
+
+    # ---------------------------------------------------------------- diagnostics
+    def energy(self, xs: np.ndarray, vs: np.ndarray, k_spring: np.ndarray) -> np.ndarray:
+        """Energy per frame (J): kinetic + gravitational + elastic (eq. 9 potential); control springs excluded."""
+        x, v = xs.astype(np.float64), vs.astype(np.float64)
+        g = np.array([float(self.gravity[i]) for i in range(3)])
+        e = 0.5 * (self.mass[None, :, None] * v * v).sum(axis=(1, 2)) - (self.mass[None, :] * (x @ g)).sum(axis=1)
+        if self.s:
+            d = np.linalg.norm(x[:, self.edges[:, 1]] - x[:, self.edges[:, 0]], axis=2)
+            dl = np.abs(d - self.rest[None])
+            p = float(self.params.p_k)
+            e += (k_spring / self.rest * dl ** (p + 2) / (p + 2)).sum(axis=1)
+        return e
