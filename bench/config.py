@@ -77,8 +77,8 @@ class SpringMassConfig(_Strict):
     substeps: int = Field(0, ge=0, le=100_000)  # 0 = auto: the stability rule of physics.spring_mass.recommend_substeps
     force_law: Literal["spring_gaus", "phystwin"] = "spring_gaus"
     ground_model: Literal["spring_gaus", "phystwin"] = "phystwin"
-    log10_stiffness: Range = (2.0, 3.0)
-    damping: Range = (0.5, 2.0)
+    log10_stiffness: Range = (1.4, 2.2)
+    damping: Range = (0.01, 0.1)
     friction: Range = (0.0, 1.0)
     restitution: Range = (0.2, 0.6)
     mass_kg: float = Field(1.0, gt=0.0)

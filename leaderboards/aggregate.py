@@ -1,9 +1,15 @@
-"""Aggregate scored runs (RUN/results.json) into pandas tables. Missing stays missing (NaN), never 0."""
+"""Aggregate scored runs (RUN/results.json) into pandas tables.
+
+Rules: a failed sample stays a row (status failed, counted in ``failed``), never dropped; a metric
+that is missing stays NaN (shown "—"), never 0; a parameter the method's model does not share
+with the GT model is the string ``"n/a"`` (per sample and, when no sample has it, in the mean).
+Means / std (population) / count are over a group's successful samples of per-sample means.
+"""
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -11,19 +17,29 @@ import pandas as pd
 from bench.errors import UserError
 from bench.io import read_json
 
-IMAGE_COLS = ("psnr", "ssim", "iou")
-GEOMETRY_COLS = ("chamfer", "emd", "tracking_error")
+NA = "n/a"
+IMAGE_COLS = ("psnr", "psnr_channel_mean", "ssim", "ssim_skimage7", "lpips", "iou")
+GEOMETRY_COLS = ("chamfer", "chamfer_reconphys", "chamfer_springgaus_x1e6", "chamfer_phystwin_l1", "emd", "emd_sq",
+                 "tracking_error")
 PHASES = ("observed", "future")
+GROUPS = ("all", "seen", "held_out")
+KEYS = ("track", "method", "label", "kind")
+ID_COLS = ("track", "method", "label", "kind", "split", "sample_id", "object_id", "category", "physics_model",
+           "scenario", "status", "reason", "device")
+COST_COLS = ("fit_s", "predict_s", "runtime_s", "peak_mem_mb")
 
 
-def load_results(run_dirs: list[Path]) -> list[dict[str, Any]]:
+def load_results(run_dirs: Iterable[Path]) -> list[dict[str, Any]]:
+    """Each run's results.json (+ ``run_dir``, and run.json's config when results lack it)."""
     out = []
-    for rd in run_dirs:
+    for rd in map(Path, run_dirs):
         p = rd / "results.json"
         if not p.exists():
             raise UserError(str(rd), "no results.json (the run is not scored)", f"run `bench eval {rd}` first")
         res = read_json(p)
         res["run_dir"] = str(rd)
+        if res.get("config") is None and (rd / "run.json").exists():
+            res["config"] = read_json(rd / "run.json").get("config")
         out.append(res)
     return out
 
@@ -36,65 +52,112 @@ def _num(v: Any) -> float:
     return float(v)
 
 
+def metric_col(metric: str, phase: str, group: str = "all") -> str:
+    """Column name of an image metric (``psnr/future@held_out``) or geometry metric (group "all")."""
+    return f"{metric}/{phase}" + ("" if group == "all" else f"@{group}")
+
+
+def _param_cells(params: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for name in params.get("na") or {}:
+        row[f"param_abs/{name}"] = NA
+        row[f"param_log10_abs/{name}"] = NA
+    for name, err in (params.get("errors") or {}).items():
+        row[f"param_abs/{name}"] = _num(err.get("abs"))
+        row[f"param_log10_abs/{name}"] = _num(err["log10_abs"]) if "log10_abs" in err else NA
+    if params:
+        ma = params.get("material_accuracy")
+        row["material_accuracy"] = _num(ma.get("value")) if ma else NA
+    return row
+
+
 def sample_table(results: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per (run, sample): status, cost, and each metric per phase (and view group)."""
+    """One row per (run, sample): identity, status, cost, every metric per phase and view group."""
     rows = []
     for res in results:
         spec = res["method_spec"]
         for s in res["samples"]:
-            row: dict[str, Any] = {"method": spec["name"], "label": spec["label"], "kind": spec["kind"],
-                                   "run_dir": res["run_dir"], "split": s["split"], "sample_id": s["sample_id"],
-                                   "object_id": s["object_id"], "category": s["category"],
-                                   "physics_model": s["physics_model"], "scenario": s["scenario"],
-                                   "status": s["status"], "reason": s.get("reason")}
             cost = s.get("cost") or {}
+            row: dict[str, Any] = {"track": res.get("track") or s.get("track") or s["scenario"], "method": spec["name"],
+                                   "label": spec["label"], "kind": spec["kind"], "split": s["split"],
+                                   "sample_id": s["sample_id"], "object_id": s["object_id"], "category": s["category"],
+                                   "physics_model": s["physics_model"], "scenario": s["scenario"],
+                                   "status": s["status"], "reason": s.get("reason"), "device": cost.get("device")}
+            ok = s["status"] == "ok"
             row["fit_s"], row["predict_s"] = _num(cost.get("fit_s")), _num(cost.get("predict_s"))
-            row["runtime_s"] = row["fit_s"] + row["predict_s"] if s["status"] == "ok" else math.nan
+            row["runtime_s"] = row["fit_s"] + row["predict_s"] if ok else math.nan
             row["peak_mem_mb"] = _num(cost.get("peak_rss_mb"))
             summ = s.get("summary") or {}
             for phase in PHASES:
                 ph = summ.get(phase, {})
-                for group in ("all", "seen", "held_out"):
+                for group in GROUPS:
                     for m in IMAGE_COLS:
-                        suffix = "" if group == "all" else f"@{group}"
-                        row[f"{m}/{phase}{suffix}"] = _num(ph.get(group, {}).get(m))
+                        row[metric_col(m, phase, group)] = _num(ph.get(group, {}).get(m))
                 for m in GEOMETRY_COLS:
-                    row[f"{m}/{phase}"] = _num(ph.get("geometry", {}).get(m))
-            params = s.get("params") or {}
-            for name, err in (params.get("errors") or {}).items():
-                row[f"param_abs/{name}"] = _num(err.get("abs"))
-                if "log10_abs" in err:
-                    row[f"param_log10_abs/{name}"] = _num(err.get("log10_abs"))
+                    row[metric_col(m, phase)] = _num(ph.get("geometry", {}).get(m))
+            row.update(_param_cells(s.get("params") or {}))
+            row["run_dir"] = res["run_dir"]
             rows.append(row)
-    return pd.DataFrame(rows)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return df
+    first = list(ID_COLS) + list(COST_COLS)
+    params = sorted(c for c in df.columns if c.startswith("param_"))
+    rest = [c for c in df.columns if c not in first and c not in params and c not in ("material_accuracy", "run_dir")]
+    tail = (["material_accuracy"] if "material_accuracy" in df else []) + ["run_dir"]
+    return df[first + rest + params + tail]
 
 
-def _mean_std(x: pd.Series) -> tuple[float, float, int]:
-    v = x.to_numpy(dtype=float)
-    v = v[~np.isnan(v)]
-    if v.size == 0:
-        return math.nan, math.nan, 0
-    if np.isinf(v).any():
-        return float(np.mean(v)), math.nan, int(v.size)
-    return float(v.mean()), float(v.std(ddof=0)), int(v.size)
+def metric_columns(samples: pd.DataFrame) -> list[str]:
+    """Columns holding per-sample values to aggregate (metrics, parameter errors, cost)."""
+    return [c for c in samples.columns if "/" in c and c != "run_dir" or c == "material_accuracy"] + \
+        [c for c in COST_COLS if c in samples]
+
+
+def mean_std(x: pd.Series) -> tuple[Any, float, int]:
+    """(mean, population std, count) of the numeric values; ("n/a", nan, 0) if every value is n/a."""
+    vals = list(x)
+    num = np.array([v for v in vals if not isinstance(v, str)], dtype=float)
+    num = num[~np.isnan(num)]
+    if num.size == 0:
+        return (NA if vals and all(v == NA for v in vals) else math.nan), math.nan, 0
+    if np.isinf(num).any():
+        return float(np.mean(num)), math.nan, int(num.size)
+    return float(num.mean()), float(num.std(ddof=0)), int(num.size)
+
+
+def aggregate(samples: pd.DataFrame, by: Iterable[str] = (), columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per track × method (× ``by`` keys): n, ok, failed and mean / std / n per metric.
+
+    Failed samples count in ``n`` and ``failed`` of their group; metrics average the ok samples.
+    Row order: ``by`` keys sorted, then tracks and methods in input order.
+    """
+    by = list(by)
+    cols = list(columns) if columns is not None else metric_columns(samples)
+    keys = list(KEYS) + by
+    rows = []
+    for key, g in samples.groupby(keys, sort=False, dropna=False):
+        ok = g[g["status"] == "ok"]
+        row: dict[str, Any] = dict(zip(keys, key))
+        row.update(n=len(g), ok=len(ok), failed=len(g) - len(ok))
+        for c in cols:
+            if c in g:
+                row[c], row[f"{c}:std"], row[f"{c}:n"] = mean_std(ok[c])
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    if by and not out.empty:
+        out = out.sort_values(by, kind="stable").reset_index(drop=True)
+    return out
 
 
 def method_table(samples: pd.DataFrame) -> pd.DataFrame:
-    """One row per method: counts, failures, mean/std/count of every metric over its ok samples."""
-    rows = []
-    metric_cols = [c for c in samples.columns if "/" in c] + ["runtime_s", "peak_mem_mb"]
-    for (method, label, kind), g in samples.groupby(["method", "label", "kind"], sort=False):
-        ok = g[g["status"] == "ok"]
-        row: dict[str, Any] = {"method": method, "label": label, "kind": kind, "n": len(g), "ok": len(ok),
-                               "failed": int((g["status"] != "ok").sum())}
-        for c in metric_cols:
-            if c in ok:
-                mean, std, n = _mean_std(ok[c])
-                row[c], row[f"{c}:std"], row[f"{c}:n"] = mean, std, n
-        rows.append(row)
-    return pd.DataFrame(rows)
+    """The main leaderboard: one row per track × method over every metric column."""
+    return aggregate(samples)
 
 
 def failures(samples: pd.DataFrame) -> pd.DataFrame:
-    f = samples[samples["status"] != "ok"]
-    return f[["method", "sample_id", "object_id", "reason"]].reset_index(drop=True)
+    """Every failed sample with its reason (what the leaderboard lists under Failures)."""
+    cols = ["track", "method", "label", "sample_id", "object_id", "category", "reason"]
+    if samples.empty:
+        return pd.DataFrame(columns=cols)
+    return samples[samples["status"] != "ok"][cols].reset_index(drop=True)

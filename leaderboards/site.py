@@ -1,107 +1,215 @@
-"""`bench board`: a self-contained static HTML leaderboard (jinja2, autoescaped) + CSV/JSON exports."""
+"""`bench board`: a self-contained static site (jinja2, autoescaped) from scored run directories.
+
+Pages: ``index.html`` (each track's leaderboard, runtime-vs-accuracy plots, methods, failures,
+gallery), ``track-<t>.html`` (every table of a track with CSV/JSON/Markdown/LaTeX exports under
+``tables/``), ``method-<m>.html`` (paper, what it replaces, settings, results), ``methods.html``, and
+``sample-<id>.html`` (GT | prediction GIFs per method, metric-vs-frame plots). Every string from
+method specs and result files goes through jinja2 autoescaping or ``html.escape`` (SVG).
+"""
 from __future__ import annotations
 
+import json
 import math
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+import pandas as pd
+from markupsafe import Markup
 
-from leaderboards.aggregate import failures, load_results, method_table, sample_table
+from leaderboards.aggregate import aggregate, failures, load_results, method_table, sample_table
+from leaderboards.media import comparison_gif, frame_series, slug
+from leaderboards.plots import line_plot, scatter_plot
+from leaderboards.tables import MAIN_COLS, Table, build_tables, export
 
-# (column, header text, metric-convention name, decimals)
-COLUMNS = [
-    ("psnr/observed", "PSNR↑ obs", "psnr", 2), ("psnr/future", "PSNR↑ fut", "psnr", 2),
-    ("ssim/observed", "SSIM↑ obs", "ssim", 4), ("ssim/future", "SSIM↑ fut", "ssim", 4),
-    ("iou/observed", "IoU↑ obs", "iou", 4), ("iou/future", "IoU↑ fut", "iou", 4),
-    ("chamfer/observed", "CD↓ obs", "chamfer", 6), ("chamfer/future", "CD↓ fut", "chamfer", 6),
-    ("emd/future", "EMD↓ fut", "emd", 4), ("tracking_error/future", "Track↓ fut", "tracking_error", 4),
-    ("param_log10_abs/stiffness", "|Δlog10 k|↓", "param_log10_abs", 3),
-    ("runtime_s", "time (s)", None, 2), ("peak_mem_mb", "peak RSS (MB)", None, 0),
-]
+PLOT_METRICS = (("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("lpips", "LPIPS"), ("iou", "IoU"),
+                ("chamfer", "Chamfer (m²)"), ("tracking_error", "tracking error (m)"))
+COST_NOTE = ("time: fit + predict wall-clock seconds per sample on the run's device; peak mem: the sample "
+             "process's peak resident memory (MiB).")
 
 
-def fmt(mean: float, std: float | None = None, decimals: int = 3) -> str:
-    if mean is None or (isinstance(mean, float) and math.isnan(mean)):
-        return "—"
-    if math.isinf(mean):
-        return "∞" if mean > 0 else "-∞"
-    s = f"{mean:.{decimals}f}"
-    if std is not None and not math.isnan(std) and not math.isinf(std):
-        s += f" ± {std:.{decimals}f}"
-    return s
+class _Notes:
+    """Numbered metric-convention footnotes of one page."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def number(self, metric: str | None) -> int | None:
+        from metrics.conventions import METRICS
+
+        if metric is None or metric not in METRICS:
+            return None
+        spec = METRICS[metric]
+        line = f"{spec.label} [{spec.unit or 'unitless'}]: {spec.convention}"
+        if line not in self.lines:
+            self.lines.append(line)
+        return self.lines.index(line) + 1
+
+    def all(self) -> list[str]:
+        return self.lines + [COST_NOTE]
 
 
-def _gallery(results: list[dict[str, Any]], media: Path) -> list[dict[str, Any]]:
-    """One GT | prediction GIF (monocular view) for the first successful sample of each run."""
-    from bench.dataset_format import SampleDir
-    from bench.run_format import read_pred_frames
-    from render.video import write_gif
-
-    out = []
-    for res in results:
-        ok = [s for s in res["samples"] if s["status"] == "ok"]
-        if not ok:
-            continue
-        sid = ok[0]["sample_id"]
-        sample = SampleDir(Path(res["dataset"]) / sid)
-        view = sample.meta["render"]["monocular_view"]
-        pred = read_pred_frames(Path(res["run_dir"]) / sid, view, sample.n_frames)
-        if pred is None:
-            continue
-        frames = [np.concatenate([sample.frame(view, t)[0], pred[0][t]], axis=1) for t in range(sample.n_frames)]
-        name = f"{res['method_spec']['name']}-{sid}.gif".replace("/", "_")
-        write_gif(media / name, frames, fps=float(sample.meta["time"]["fps"]))
-        w = frames[0].shape[1]
-        out.append({"src": f"media/{name}", "width": max(2 * w, 256),
-                    "caption": f"{res['method_spec']['label']} · {sid} ({sample.meta['object_id']}) · left GT, right prediction"})
-    return out
+def _view(t: Table, notes: _Notes, method_href: dict[str, str]) -> dict[str, Any]:
+    """Template context of a table (header with footnote numbers, rows with method links)."""
+    n_left = len(t.keys) + 1
+    header = [{"text": h, "note": None} for h in t.header()]
+    offset = len(header) - len(t.cols)
+    for i, c in enumerate(t.cols):
+        header[offset + i]["note"] = notes.number(c.metric)
+    rows = [{"kind": r["kind"], "cells": cells, "href": method_href.get(r["method"])}
+            for (_, r), cells in zip(t.data.iterrows(), t.cells())]
+    return {"slug": t.slug, "title": t.title, "caption": t.caption, "files": getattr(t, "files", {}),
+            "header": header, "rows": rows, "n_left": n_left}
 
 
-def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench leaderboard") -> Path:
+def _scatter(base: pd.DataFrame, track: str) -> str:
+    pts = [(str(r["label"]), float(r.get("runtime_s", math.nan)), float(r.get("psnr/future", math.nan)))
+           for _, r in base.iterrows()] if not base.empty else []
+    # plots.py escapes every text it embeds, so its SVG is safe markup
+    return Markup(scatter_plot(pts, f"Runtime vs accuracy — {track}", "runtime per sample (s)", "PSNR future (dB)"))
+
+
+def _unavailable(results: list[dict[str, Any]]) -> list[str]:
+    by_reason: dict[str, list[str]] = {}
+    for r in results:
+        lp = r.get("lpips") or {"status": "unavailable", "reason": "results.json predates LPIPS support"}
+        if lp.get("status") != "ok":
+            by_reason.setdefault(lp.get("reason", "unknown"), []).append(r["method_spec"]["label"])
+    return [f"LPIPS not computed for {', '.join(dict.fromkeys(labels))}: {reason}" for reason, labels in by_reason.items()]
+
+
+def _env() -> Any:
     import jinja2
 
-    from metrics.conventions import METRICS
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                              autoescape=True, undefined=jinja2.StrictUndefined)
 
+
+def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench leaderboard",
+               max_sample_pages: int | None = None) -> Path:
+    """Write the site into ``out``; returns ``out/index.html``."""
     results = load_results(run_dirs)
     samples = sample_table(results)
-    table = method_table(samples)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "media").mkdir(exist_ok=True)
-    table.to_csv(out / "leaderboard.csv", index=False)
-    table.to_json(out / "leaderboard.json", orient="records", indent=1)
-    samples.to_csv(out / "samples.csv", index=False)
+    tdir = out / "tables"
+    main = method_table(samples)
+    main.to_csv(out / "leaderboard.csv", index=False, lineterminator="\n")
+    main.to_json(out / "leaderboard.json", orient="records", indent=1)
+    samples.drop(columns=["run_dir"], errors="ignore").to_csv(out / "samples.csv", index=False, lineterminator="\n")
 
-    notes: list[str] = []
-    header = [{"text": "Method", "tip": "", "note": None}, {"text": "Inputs", "tip": "", "note": None},
-              {"text": "ok / n", "tip": "successful samples / samples", "note": None},
-              {"text": "failed", "tip": "failures count; reasons below", "note": None}]
-    for col, text, metric, _ in COLUMNS:
-        note = None
-        if metric:
-            spec = METRICS[metric]
-            line = f"{spec.label} [{spec.unit or 'unitless'}]: {spec.convention}"
-            if line not in notes:
-                notes.append(line)
-            note = notes.index(line) + 1
-        header.append({"text": text, "tip": col, "note": note})
-    notes.append("time: fit + predict wall-clock seconds per sample on the run's device; peak RSS: the sample's process peak resident memory.")
+    env = _env()
     specs = {r["method_spec"]["name"]: r["method_spec"] for r in results}
-    rows = []
-    for _, r in table.iterrows():
-        spec = specs[r["method"]]
-        cells = [r["label"], spec["inputs_text"], f"{r['ok']} / {r['n']}", str(r["failed"])]
-        for col, _, _, dec in COLUMNS:
-            cells.append(fmt(r.get(col, math.nan), r.get(f"{col}:std", math.nan), dec))
-        rows.append({"kind": r["kind"], "cells": cells})
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                             autoescape=jinja2.select_autoescape(["html", "j2"]), undefined=jinja2.StrictUndefined)
-    html = env.get_template("index.html.j2").render(
-        title=title, header=header, rows=rows, notes=notes, methods=list(specs.values()),
-        failures=failures(samples).to_dict("records"), gallery=_gallery(results, out / "media"),
-        datasets=sorted({r["dataset"] for r in results}), splits=sorted({r["split"] for r in results}),
-        version=metadata.version("physrecon-bench"))
+    method_href = {n: f"method-{slug(n)}.html" for n in specs}
+    tracks = list(dict.fromkeys(samples["track"])) if not samples.empty else []
+    track_href = {t: f"track-{slug(t)}.html" for t in tracks}
+    datasets = sorted({str(r["dataset"]) for r in results})
+    sample_href = {(str(r["dataset"]), s["sample_id"]): f"sample-{slug(s['sample_id'] if len(datasets) == 1 else str(r['dataset']) + '/' + s['sample_id'])}.html"
+                   for r in results for s in r["samples"]}
+    common = {"title": title, "version": metadata.version("physrecon-bench"),
+              "tracks": [{"name": t, "href": track_href[t]} for t in tracks]}
+    unavailable = _unavailable(results)
+    fails = failures(samples).to_dict("records")
+
+    index_notes, sections = _Notes(), []
+    for track in tracks:
+        tables = build_tables(samples, track)
+        for t in tables:
+            t.files = export(t, tdir)  # type: ignore[attr-defined]
+        notes = _Notes()
+        base = tables[0].data
+        scatter = _scatter(base, track)
+        srows = samples[samples["track"] == track]
+        mlabels = list(dict.fromkeys(srows["label"]))
+        sample_rows = []
+        for (sid, ds), g in srows.assign(ds=srows["run_dir"].map(_dataset_of(results))).groupby(["sample_id", "ds"], sort=True):
+            first = g.iloc[0]
+            st = dict(zip(g["label"], g["status"]))
+            sample_rows.append({"sample_id": sid, "object_id": first["object_id"], "category": first["category"],
+                                "physics_model": first["physics_model"], "split": first["split"],
+                                "href": sample_href[(ds, sid)], "statuses": [st.get(m, "—") for m in mlabels]})
+        (out / track_href[track]).write_text(env.get_template("track.html.j2").render(
+            **common, page_title=f"Track: {track}", tables=[_view(t, notes, method_href) for t in tables],
+            notes=notes.all(), scatter=scatter, unavailable=unavailable,
+            failures=[f for f in fails if f["track"] == track], methods=mlabels, samples=sample_rows))
+        sections.append({"name": track, "href": track_href[track], "table": _view(tables[0], index_notes, method_href),
+                         "scatter": scatter})
+
+    for name, spec in specs.items():
+        _method_page(env, common, out, spec, [r for r in results if r["method_spec"]["name"] == name],
+                     samples[samples["method"] == name], method_href, sample_href, tdir, fails)
+    gallery = _sample_pages(env, common, out, results, sample_href, method_href, track_href, max_sample_pages)
+    methods = [{**s, "href": method_href[n]} for n, s in specs.items()]
+    (out / "methods.html").write_text(env.get_template("methods.html.j2").render(**common, page_title="Methods", methods=methods))
     index = out / "index.html"
-    index.write_text(html)
+    index.write_text(env.get_template("index.html.j2").render(
+        **common, page_title=title, track_sections=sections, notes=index_notes.all(), methods=methods,
+        failures=fails, gallery=gallery, datasets=datasets, splits=sorted({r["split"] for r in results}),
+        unavailable=unavailable))
     return index
+
+
+def _dataset_of(results: list[dict[str, Any]]) -> dict[str, str]:
+    return {r["run_dir"]: str(r["dataset"]) for r in results}
+
+
+def _method_page(env: Any, common: dict[str, Any], out: Path, spec: dict[str, Any], runs: list[dict[str, Any]],
+                 rows: pd.DataFrame, method_href: dict[str, str], sample_href: dict[tuple[str, str], str],
+                 tdir: Path, fails: list[dict[str, Any]]) -> None:
+    notes = _Notes()
+    t = Table(f"method-{slug(spec['name'])}", "Per track", ["track"], MAIN_COLS, aggregate(rows))
+    t.files = export(t, tdir)  # type: ignore[attr-defined]
+    run_ctx = [{"run_dir": r["run_dir"], "track": r.get("track") or ", ".join(sorted({s.get("track") or s["scenario"] for s in r["samples"]})),
+                "split": r["split"], "dataset": r["dataset"], "config_sha256": r.get("config_sha256"),
+                "config": json.dumps(r.get("config"), indent=1, sort_keys=True),
+                "versions": ", ".join(f"{k} {v}" for k, v in sorted((r.get("versions") or {}).items()))} for r in runs]
+    samp = [{"sample_id": s["sample_id"], "status": s["status"], "reason": s.get("reason"),
+             "href": sample_href[(str(r["dataset"]), s["sample_id"])]} for r in runs for s in r["samples"]]
+    (out / method_href[spec["name"]]).write_text(env.get_template("method.html.j2").render(
+        **common, page_title=f"Method: {spec['label']}", m=spec, runs=run_ctx, tables=[_view(t, notes, {})],
+        notes=notes.all(), failures=[f for f in fails if f["method"] == spec["name"]], samples=samp))
+
+
+def _sample_pages(env: Any, common: dict[str, Any], out: Path, results: list[dict[str, Any]],
+                  sample_href: dict[tuple[str, str], str], method_href: dict[str, str], track_href: dict[str, str],
+                  limit: int | None) -> list[dict[str, Any]]:
+    """Write one page per (dataset, sample); returns the index gallery (first GIF of each run)."""
+    from bench.io import read_json
+
+    by_key: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
+    for r in results:
+        for s in r["samples"]:
+            by_key.setdefault((str(r["dataset"]), s["sample_id"]), []).append((r, s))
+    gallery, seen_runs = [], set()
+    for i, ((ds, sid), entries) in enumerate(sorted(by_key.items())):
+        if limit is not None and i >= limit:
+            break
+        anims, series, info = [], {}, dict(entries[0][1])
+        meta_p = Path(ds) / sid / "sample.json"
+        t_meta = read_json(meta_p)["time"] if meta_p.exists() else {}
+        for r, s in entries:
+            spec, run_dir = r["method_spec"], Path(r["run_dir"])
+            name = f"media/{slug(spec['name'])}-{slug(sid)}.gif"
+            views = comparison_gif(Path(ds), run_dir, sid, out / name) if s["status"] == "ok" else None
+            missing = (f"failed: {s.get('reason')}" if s["status"] != "ok"
+                       else f"no animation: GT frames not found under {ds}" if views is None else "")
+            anims.append({"label": spec["label"], "method_href": method_href[spec["name"]], "src": name if views else None,
+                          "missing": missing, "caption": f"rows: {views}; left GT, right prediction" if views else missing})
+            if views and r["run_dir"] not in seen_runs:
+                seen_runs.add(r["run_dir"])
+                gallery.append({"src": name, "href": sample_href[(ds, sid)], "width": 256,
+                                "caption": f"{spec['label']} · {sid} ({s['object_id']}) · left GT, right prediction"})
+            fs = frame_series(run_dir, sid)
+            for m, _ in PLOT_METRICS:
+                if m in fs:
+                    series.setdefault(m, {})[spec["label"]] = fs[m]
+            mp = run_dir / sid / "metrics.json"
+            if not t_meta and mp.exists():
+                t_meta = read_json(mp).get("time") or {}
+        n_obs = t_meta.get("n_observed")
+        plots = [Markup(line_plot(series[m], f"{lab} — {sid}", lab, split=n_obs)) for m, lab in PLOT_METRICS if m in series]
+        track = info.get("track") or entries[0][0].get("track") or info["scenario"]
+        ctx = {**info, "track": track, "track_href": track_href.get(track, "index.html"), "n_observed": n_obs,
+               "n_frames": t_meta.get("n_frames")}
+        (out / sample_href[(ds, sid)]).write_text(env.get_template("sample.html.j2").render(
+            **common, page_title=f"Sample {sid}", s=ctx, anims=anims, plots=plots))
+    return gallery

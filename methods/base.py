@@ -26,11 +26,13 @@ class MethodInputs:
     canonical: bool = False  # the object's canonical Gaussians at frame 0 (asset/gaussians.ply)
     tracks: bool = False  # observed 3D tracks of the surface material points (observed frames only)
     gt_physics: bool = False  # privileged GT parameters + initial state: oracle baselines only
+    controls: bool = False  # interaction control-point trajectories (the method can be driven by them)
 
     def describe(self) -> str:
         parts = [f"{self.views}-view RGB" if self.rgb else f"{self.views}-view"]
         parts += [n for n, on in (("masks", self.masks), ("depth", self.depth), ("canonical Gaussians", self.canonical),
-                                  ("3D tracks", self.tracks), ("GT physics (privileged)", self.gt_physics)) if on]
+                                  ("3D tracks", self.tracks), ("controls", self.controls),
+                                  ("GT physics (privileged)", self.gt_physics)) if on]
         return ", ".join(parts)
 
 
@@ -51,6 +53,7 @@ class Observation:
     depth: dict[str, np.ndarray] = field(default_factory=dict)  # view -> (T_obs, H, W)
     canonical: dict[str, np.ndarray] | None = None  # means, scales, colors, opacities (frame 0)
     tracks: np.ndarray | None = None  # (T_obs, M, 3)
+    controls: np.ndarray | None = None  # (T_obs, C, 3) control-point positions (interaction samples)
     gt: dict[str, Any] | None = None  # privileged: physics, particles0, springs, binding
 
 
@@ -61,6 +64,7 @@ class Query:
     n_frames: int
     fps: float
     cameras: list[Any]
+    controls: np.ndarray | None = None  # (T, C, 3) control trajectory to follow (interaction / transfer)
 
 
 @dataclass
@@ -118,6 +122,13 @@ class Method(ABC):
     @abstractmethod
     def predict(self, asset: Any, query: Query) -> Prediction:
         """Render and simulate the asset for every queried frame and camera."""
+
+    def export_asset(self, asset: Any, out_dir: Path) -> None:
+        """Write the simulation-ready asset (e.g. Gaussians PLY + physics JSON) into ``out_dir``.
+
+        Methods without an exportable asset (baselines) leave the base behaviour: nothing written.
+        """
+        return None
 
     def run_sample(self, obs: Observation, query: Query, workdir: Path) -> Prediction:
         """Hook for methods that run outside Python (``external``); built-ins use fit + predict."""

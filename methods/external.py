@@ -86,6 +86,9 @@ class ExternalMethod(Method):
         if not rgb:
             raise RuntimeError(f"external command wrote no frames under {out}/pred/rgb/<view>/")
         points, corr = read_pred_points(out)
+        exported = sorted(str(p.relative_to(inp)) for p in inp.rglob("*") if p.is_file())
+        write_json(workdir / "input_files.json", exported)  # what the program was shown
+        shutil.rmtree(inp)  # a copy of dataset files: not kept in the run dir
         return Prediction(rgb=rgb, alpha=alpha, points=points, points_correspond=corr, params=read_pred_params(out))
 
 

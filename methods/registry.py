@@ -14,6 +14,8 @@ BUILTINS: dict[str, str] = {
     "static": "methods.baselines:StaticBaseline",
     "oracle": "methods.baselines:OracleBaseline",
     "external": "methods.external:ExternalMethod",
+    "spring_gaus": "methods.spring_gaus:SpringGaus",
+    "phystwin": "methods.phystwin:PhysTwin",
 }
 
 

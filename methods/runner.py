@@ -46,6 +46,7 @@ def run_sample_inline(method_name: str, config: dict[str, Any], sample_path: str
                 t1 = time.perf_counter()
                 pred = method.predict(asset, query)
                 fit_s, predict_s = t1 - t0, time.perf_counter() - t1
+                method.export_asset(asset, tmp / "asset")
             write_prediction(tmp, pred)
             status.update(status="ok", reason=None, fit_s=fit_s, predict_s=predict_s)
         except Exception as exc:  # a failure is a result

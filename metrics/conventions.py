@@ -63,6 +63,13 @@ _SPECS = [
         "(×49/48), C1=0.01², C2=0.03², 3-px border cropped, mean over channels.",
         "image", "metrics.image:ssim_skimage7"),
     MetricSpec(
+        "lpips", "LPIPS", "", False,
+        "LPIPS v0.1, AlexNet trunk (Zhang et al. 2018): frames in [0,1] scaled to [-1,1] before the "
+        "network (some public code forgets this), per-layer unit-normalised features, lpips-package "
+        "linear heads, spatial mean, sum of 5 layers. Needs torchvision's alexnet-owt-7be5be79.pth in "
+        "the torch hub cache; reported as unavailable (never a number) without it.",
+        "image", "metrics.lpips:lpips"),
+    MetricSpec(
         "iou", "IoU", "", True,
         "Silhouette IoU |A∩B|/|A∪B| of alpha ≥ 0.5 masks (PhysTwin); both empty = 1.",
         "image", "metrics.image:silhouette_iou"),
@@ -89,12 +96,13 @@ _SPECS = [
     MetricSpec(
         "emd", "EMD", "m", False,
         "Exact optimal assignment (scipy linear_sum_assignment) between seeded subsamples of "
-        "n=1024 points per set (min size if they differ); mean matched Euclidean distance.",
+        "n points per set (min size if they differ; n and seed in eval_config, default n=256, seed 0); "
+        "mean matched Euclidean distance.",
         "geometry", "metrics.geometry:emd", (("squared", False),)),
     MetricSpec(
         "emd_sq", "EMD²", "m²", False,
         "As EMD but the assignment minimises and reports the mean squared Euclidean distance "
-        "(n=1024 seeded subsample per set).",
+        "(same seeded subsample of n points per set).",
         "geometry", "metrics.geometry:emd", (("squared", True),)),
     MetricSpec(
         "tracking_error", "Track err.", "m", False,

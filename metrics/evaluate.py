@@ -2,10 +2,14 @@
 
 Per sample it writes ``RUN/<sample_id>/metrics.json``: per-frame values of every metric (per view
 for image metrics), means per phase (observed / future) and view group (seen / held_out / all),
-parameter errors, the conventions used, and sha256 of every prediction and GT file it read.
+parameter errors (n/a where the models differ), cost, the conventions used, and sha256 of every
+prediction and GT file it read plus the method config. ``RUN/results.json`` collects the
+per-sample summaries with the sha256 of each metrics.json (NerfBaselines-style results file).
 """
 from __future__ import annotations
 
+import hashlib
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,7 +23,30 @@ from bench.run_format import STATUS_JSON, read_pred_frames, read_pred_params, re
 EVAL_FORMAT = "physrecon-metrics/1"
 IMAGE_METRICS = ("psnr", "psnr_channel_mean", "ssim", "ssim_skimage7", "iou")
 GEOMETRY_METRICS = ("chamfer", "chamfer_reconphys", "chamfer_springgaus_x1e6", "chamfer_phystwin_l1", "emd", "emd_sq")
-DEFAULT_EVAL = {"emd_n": 256, "emd_seed": 0, "chamfer_n": None, "chamfer_seed": 0, "iou_threshold": 0.5}
+DEFAULT_EVAL = {"emd_n": 256, "emd_seed": 0, "chamfer_n": None, "chamfer_seed": 0, "iou_threshold": 0.5, "lpips": True}
+_TRACKS = {"freefall": "freefall", "interaction": "interaction", "transfer": "transfer"}
+_warned: set[str] = set()
+
+
+def track_of(run: dict[str, Any], scenario_kind: str) -> str:
+    """Leaderboard track: run.json ``track`` if the run declares one (transfer runs), else the
+    sample's ``scenario.kind`` (freefall / interaction)."""
+    return str(run.get("track") or _TRACKS.get(scenario_kind, scenario_kind))
+
+
+def lpips_status(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Whether LPIPS is computed in this evaluation: ``metrics.lpips.availability()`` or disabled."""
+    if not cfg.get("lpips", True):
+        return {"status": "disabled", "reason": "LPIPS disabled in the eval config"}
+    from metrics.lpips import availability
+
+    return availability()
+
+
+def _notify_once(line: str) -> None:
+    if line not in _warned:
+        _warned.add(line)
+        print(line, file=sys.stderr)
 
 
 def _image_metrics(pred_rgb, pred_a, gt_rgb, gt_a, thr: float) -> dict[str, float]:
@@ -57,26 +84,47 @@ def _phase_slices(n_obs: int, n_frames: int) -> dict[str, range]:
     return {"observed": range(0, n_obs), "future": range(n_obs, n_frames), "all": range(0, n_frames)}
 
 
-def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any]) -> dict[str, Any]:
+def _cost(status: dict[str, Any]) -> dict[str, Any]:
+    cost = {k: status.get(k) for k in ("fit_s", "predict_s", "peak_rss_mb", "device")}
+    fit, pred = cost["fit_s"], cost["predict_s"]
+    cost["runtime_s"] = fit + pred if status.get("status") == "ok" and fit is not None and pred is not None else None
+    return cost
+
+
+def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
+                    lpips_info: dict[str, Any] | None = None, run: dict[str, Any] | None = None) -> dict[str, Any]:
     """Compute every metric of one sample; returns the metrics.json content."""
     s = SampleDir(sample_path)
+    run = run or {}
+    lpips_info = lpips_info or {"status": "disabled", "reason": "not requested"}
     status = read_json(run_sample / STATUS_JSON) if (run_sample / STATUS_JSON).exists() else {"status": "failed", "reason": "no status.json (not run)"}
+    kind = s.meta["scenario"]["kind"]
     out: dict[str, Any] = {"format": EVAL_FORMAT, "sample_id": s.sample_id, "object_id": s.meta["object_id"],
                            "category": s.meta["category"], "physics_model": s.meta["physics"]["model"],
-                           "scenario": s.meta["scenario"]["kind"], "status": status["status"],
-                           "reason": status.get("reason"), "eval_config": cfg,
-                           "cost": {k: status.get(k) for k in ("fit_s", "predict_s", "peak_rss_mb", "device")}}
+                           "scenario": kind, "track": track_of(run, kind), "status": status["status"],
+                           "reason": status.get("reason"), "eval_config": cfg, "cost": _cost(status),
+                           "time": {"n_frames": s.n_frames, "n_observed": s.n_observed},
+                           "views": {"seen": list(s.meta["render"]["seen_views"]),
+                                     "held_out": [v for v in s.views if v not in s.meta["render"]["seen_views"]]}}
+    if lpips_info["status"] != "ok":
+        out["unavailable"] = {"lpips": lpips_info["reason"]}
     if status["status"] != "ok":
         return out
     T, n_obs = s.n_frames, s.n_observed
     seen = set(s.meta["render"]["seen_views"])
+    image_metrics = IMAGE_METRICS + (("lpips",) if lpips_info["status"] == "ok" else ())
     per_view: dict[str, dict[str, list[float]]] = {}
     for view in s.views:
         fr = read_pred_frames(run_sample, view, T)
         if fr is None:
             continue
-        rows = [_image_metrics(fr[0][t], fr[1][t], *s.frame(view, t), cfg["iou_threshold"]) for t in range(T)]
+        gt_frames = [s.frame(view, t) for t in range(T)]
+        rows = [_image_metrics(fr[0][t], fr[1][t], *gt_frames[t], cfg["iou_threshold"]) for t in range(T)]
         per_view[view] = {m: [r[m] for r in rows] for m in IMAGE_METRICS}
+        if "lpips" in image_metrics:
+            from metrics.lpips import lpips_batch
+
+            per_view[view]["lpips"] = [float(v) for v in lpips_batch(fr[0], np.stack([g[0] for g in gt_frames]))]
     geo: dict[str, list[float]] = {}
     pts, corr = read_pred_points(run_sample)
     gt_pts = s.points()
@@ -92,39 +140,37 @@ def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any]) ->
     summary: dict[str, Any] = {}
     for phase, rng in _phase_slices(n_obs, T).items():
         groups = {"all": list(per_view), "seen": [v for v in per_view if v in seen], "held_out": [v for v in per_view if v not in seen]}
-        summary[phase] = {g: {m: _mean([per_view[v][m][t] for v in views for t in rng]) for m in IMAGE_METRICS}
+        summary[phase] = {g: {m: _mean([per_view[v][m][t] for v in views for t in rng]) for m in image_metrics}
                           for g, views in groups.items() if views}
         summary[phase]["geometry"] = {m: _mean([vals[t] for t in rng]) for m, vals in geo.items()}
-    out.update(per_frame={"image": per_view, "geometry": geo}, summary=summary,
-               params=_param_block(s, read_pred_params(run_sample)),
-               hashes=_hashes(sample_path, run_sample))
+    from metrics.physics_params import compare_params
+
+    phys = s.meta["physics"]
+    params = compare_params(read_pred_params(run_sample), phys["model"], phys["params"],
+                            n_particles=int(phys.get("n_particles", 1)), gt_per_particle=phys.get("per_particle"))
+    out.update(per_frame={"image": per_view, "geometry": geo}, summary=summary, params=params,
+               hashes=_hashes(sample_path, run_sample, run))
     return out
 
 
-def _param_block(s: SampleDir, pred: dict[str, Any] | None) -> dict[str, Any]:
-    """Parameter errors only where the method's model matches the GT model; otherwise n/a."""
-    from metrics.physics_params import param_errors
-
-    gt_model = s.meta["physics"]["model"]
-    gt = {k: v for k, v in s.meta["physics"]["params"].items() if isinstance(v, (int, float)) and not k.startswith("log10_")}
-    if pred is None:
-        return {"status": "n/a", "why": "the method estimated no parameters", "gt_model": gt_model}
-    if pred.get("model") != gt_model:
-        return {"status": "n/a", "why": f"method model '{pred.get('model')}' differs from GT model '{gt_model}'", "gt_model": gt_model}
-    return {"status": "ok", "gt_model": gt_model, "errors": param_errors(pred.get("params", {}), gt),
-            "pred": pred.get("params", {}), "gt": gt}
+def digest(files: dict[str, str]) -> str:
+    """One sha256 over a {relative path: sha256} listing (sorted ``path\thash\n`` lines)."""
+    return hashlib.sha256("".join(f"{k}\t{v}\n" for k, v in sorted(files.items())).encode()).hexdigest()
 
 
-def _hashes(sample_path: Path, run_sample: Path) -> dict[str, Any]:
+def _hashes(sample_path: Path, run_sample: Path, run: dict[str, Any]) -> dict[str, Any]:
     pred = {str(p.relative_to(run_sample)): sha256_file(p) for p in sorted((run_sample / "pred").rglob("*")) if p.is_file()}
     gt = {str(p.relative_to(sample_path)): sha256_file(p) for p in sorted(sample_path.rglob("*"))
           if p.is_file() and (p.parts[-3:-2] == ("rgb",) or p.parent.name == "gt")}
-    return {"pred": pred, "gt": gt}
+    return {"pred": pred, "gt": gt, "predictions_sha256": digest(pred), "ground_truth_sha256": digest(gt),
+            "config_sha256": run.get("config_sha256")}
 
 
 def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, Any] | None = None,
                  on_progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Score every sample of a run dir; writes metrics.json per sample and RUN/results.json."""
+    from metrics.conventions import METRICS
+
     run_json = run_root / "run.json"
     if not run_json.exists():
         raise UserError(str(run_root), "not a run directory (no run.json)", "pass the --out of a `bench run`")
@@ -133,20 +179,32 @@ def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, A
     if not (data_root / "manifest.jsonl").exists():
         raise UserError("--data", f"dataset '{data_root}' not found", "pass --data pointing at the dataset the run used")
     cfg = {**DEFAULT_EVAL, **(cfg or {})}
+    lp = lpips_status(cfg)
+    if lp["status"] == "unavailable":
+        _notify_once(lp["reason"])
     manifest = {r["sample_id"]: r for r in read_manifest(data_root)}
     results = []
     for i, sid in enumerate(run["samples"], 1):
         if sid not in manifest:
             raise UserError(str(run_json), f"sample '{sid}' is not in the dataset {data_root}", "pass the --data the run used")
-        m = evaluate_sample(data_root / sid, run_root / sid, cfg)
+        m = evaluate_sample(data_root / sid, run_root / sid, cfg, lp, run)
         m["split"] = manifest[sid]["split"]
         m["hashes_gt_manifest"] = manifest[sid]["files"] and {k: v for k, v in manifest[sid]["files"].items() if k.startswith("gt/")}
         write_json(run_root / sid / "metrics.json", m)
-        results.append({k: m.get(k) for k in ("sample_id", "object_id", "category", "split", "physics_model", "scenario",
-                                               "status", "reason", "summary", "params", "cost")})
+        entry = {k: m.get(k) for k in ("sample_id", "object_id", "category", "split", "physics_model", "scenario", "track",
+                                        "status", "reason", "summary", "params", "cost", "unavailable")}
+        h = m.get("hashes") or {}
+        entry["hashes"] = {"metrics_sha256": sha256_file(run_root / sid / "metrics.json"),
+                           "predictions_sha256": h.get("predictions_sha256"), "ground_truth_sha256": h.get("ground_truth_sha256")}
+        results.append(entry)
         if on_progress:
             on_progress(i, len(run["samples"]), m)
+    used = [*IMAGE_METRICS, *(["lpips"] if lp["status"] == "ok" else []), *GEOMETRY_METRICS, "tracking_error",
+            "param_abs", "param_log10_abs", "material_accuracy"]
     summary = {"format": EVAL_FORMAT, "method": run["method"], "method_spec": run["method_spec"], "split": run["split"],
-               "config_sha256": run["config_sha256"], "dataset": str(data_root), "eval_config": cfg, "samples": results}
+               "track": run.get("track"), "config": run.get("config"), "config_sha256": run["config_sha256"],
+               "dataset": str(data_root), "dataset_manifest_sha256": run.get("dataset_manifest_sha256"),
+               "versions": run.get("versions"), "eval_config": cfg, "lpips": lp,
+               "protocol": {n: METRICS[n].convention for n in used}, "samples": results}
     write_json(run_root / "results.json", summary)
     return summary

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["DEFAULT_LOG_PARAMS", "param_errors", "material_accuracy"]
+__all__ = ["DEFAULT_LOG_PARAMS", "MODULUS_PARAMS", "param_errors", "material_accuracy", "compare_params"]
 
 #: Parameters spanning orders of magnitude; their error is also reported in log10 space.
 DEFAULT_LOG_PARAMS: tuple[str, ...] = ("stiffness", "youngs_modulus", "E", "k", "Y")
+#: Parameters playing the role of PhysInteract's E in material accuracy (first one present wins).
+MODULUS_PARAMS: tuple[str, ...] = ("youngs_modulus", "E", "Y", "stiffness", "k")
 
 
 def param_errors(
@@ -59,3 +61,50 @@ def material_accuracy(
     rel = np.abs(p - g) / g
     hit = rel <= delta if inclusive else rel < delta
     return float(np.mean(hit))
+
+
+def _numeric(params: Mapping[str, object]) -> dict[str, float]:
+    return {k: float(v) for k, v in params.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and not k.startswith("log10_")}
+
+
+def compare_params(
+    pred: Mapping[str, object] | None,
+    gt_model: str,
+    gt_params: Mapping[str, object],
+    n_particles: int = 1,
+    gt_per_particle: Mapping[str, Sequence[float]] | None = None,
+) -> dict[str, object]:
+    """Parameter block of metrics.json: errors where both models have the parameter, else n/a.
+
+    ``pred`` is a method's ``pred/params.json`` (``{"model", "params", "per_particle"?}``) or None.
+    Errors are computed only when ``pred["model"] == gt_model`` and only for numeric parameters
+    present in both; every other parameter of either side is listed under ``na`` with the reason
+    (never 0). Material accuracy (:func:`material_accuracy`) uses the first of
+    :data:`MODULUS_PARAMS` present in both, per particle when ``per_particle`` arrays are given
+    (a scalar is broadcast to ``n_particles``).
+    """
+    gt = _numeric(gt_params)
+    if pred is None:
+        return {"status": "n/a", "why": "the method estimated no parameters", "gt_model": gt_model,
+                "errors": {}, "na": {k: "not estimated by the method" for k in sorted(gt)}}
+    model = pred.get("model")
+    if model != gt_model:
+        why = f"method model '{model}' differs from GT model '{gt_model}'"
+        return {"status": "n/a", "why": why, "gt_model": gt_model, "pred_model": model,
+                "errors": {}, "na": {k: why for k in sorted(gt)}}
+    p = _numeric(pred.get("params") or {})  # type: ignore[arg-type]
+    na = {k: "not estimated by the method" for k in gt.keys() - p.keys()}
+    na.update({k: "not a parameter of the GT model" for k in p.keys() - gt.keys()})
+    out: dict[str, object] = {"status": "ok", "gt_model": gt_model, "pred_model": model,
+                              "errors": param_errors(p, gt), "na": dict(sorted(na.items())), "pred": p, "gt": gt}
+    name = next((m for m in MODULUS_PARAMS if m in p and m in gt), None)
+    if name is not None:
+        pp = (pred.get("per_particle") or {}).get(name)  # type: ignore[union-attr]
+        gp = (gt_per_particle or {}).get(name)
+        pe = np.asarray(pp if pp is not None else [p[name]], np.float64)
+        ge = np.asarray(gp if gp is not None else [gt[name]], np.float64)
+        n = n_particles if pp is None and gp is None else max(len(pe), len(ge))
+        out["material_accuracy"] = {"param": name, "n_particles": int(n),
+                                    "value": material_accuracy(np.broadcast_to(pe, (n,)), np.broadcast_to(ge, (n,)))}
+    return out

@@ -10,4 +10,8 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[test]"
+# Headless Chromium for the leaderboard site test (CI only, as root, when missing; the test skips without it).
+if [ -n "${CI:-}" ] && ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null || echo "setup: chromium install failed (site test will skip)"
+fi
 echo "setup: .venv ready ($(.venv/bin/python -c 'import torch, warp; print("torch", torch.__version__, "warp", warp.__version__)'))"

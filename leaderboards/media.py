@@ -1,0 +1,70 @@
+"""GT-vs-prediction animations and per-frame series for the per-sample pages."""
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.io import read_json
+
+
+def slug(text: str) -> str:
+    """A file-name-safe slug; a short hash keeps distinct texts distinct (``<script>`` -> ``script-1a2b3c``)."""
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.") or "x"
+    return base if base == text else f"{base}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
+
+
+def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_views: int = 3) -> str | None:
+    """Write a GIF: each row one view (monocular first, held-out views next), left GT, right prediction.
+
+    Returns None (writes nothing) when the dataset or the predicted frames are not on this machine.
+    """
+    from bench.dataset_format import SampleDir
+    from bench.run_format import read_pred_frames
+    from render.video import write_gif
+
+    if not (dataset / sample_id / "sample.json").exists():
+        return None
+    sample = SampleDir(dataset / sample_id)
+    mono = sample.meta["render"]["monocular_view"]
+    views = [mono] + [v for v in sample.views if v != mono]
+    rows = []
+    for view in views[:max_views]:
+        pred = read_pred_frames(run_dir / sample_id, view, sample.n_frames)
+        if pred is None:
+            continue
+        rows.append([np.concatenate([sample.frame(view, t)[0], pred[0][t]], axis=1) for t in range(sample.n_frames)])
+    if not rows:
+        return None
+    frames = [np.concatenate([r[t] for r in rows], axis=0) for t in range(sample.n_frames)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_gif(out, frames, fps=float(sample.meta["time"]["fps"]))
+    return ", ".join(views[:len(rows)])
+
+
+def _f(v: Any) -> float | None:
+    if isinstance(v, str):
+        return {"inf": float("inf"), "-inf": float("-inf")}.get(v, float("nan"))
+    return None if v is None else float(v)
+
+
+def frame_series(run_dir: Path, sample_id: str) -> dict[str, list[float | None]]:
+    """Per-frame metric values of one sample from its metrics.json: image metrics averaged over the
+    views (``psnr`` ...), geometry metrics as stored. Empty when the sample has no metrics."""
+    p = run_dir / sample_id / "metrics.json"
+    if not p.exists():
+        return {}
+    pf = read_json(p).get("per_frame") or {}
+    out: dict[str, list[float | None]] = {}
+    views = list((pf.get("image") or {}).values())
+    for m in sorted({m for v in views for m in v}):
+        cols = [[_f(x) for x in v[m]] for v in views if m in v]
+        arr = np.array([[np.nan if x is None else x for x in c] for c in cols], dtype=float)
+        with np.errstate(invalid="ignore"):
+            out[m] = [float(x) for x in arr.mean(axis=0)]
+    for m, vals in (pf.get("geometry") or {}).items():
+        out[m] = [_f(x) for x in vals]
+    return out

@@ -1,0 +1,201 @@
+"""Taichi kernels of one MLS-MPM substep (Hu et al. 2018, quadratic B-splines, APIC).
+
+All kernels take ``ti.ndarray`` arguments, so one compiled set serves every particle count and
+grid size; a set is built per (precision, serial) and cached. Particle state arrays have a
+leading substep axis (S + 1, N): substep s reads slot s and writes slot s + 1, which keeps every
+kernel reverse-mode differentiable (``kernel.grad``) for the per-frame checkpointed adjoint.
+
+Constitutive model: fixed-corotated (PhysInteract eq. 1, Stomakhin et al. 2012)
+    psi = mu sum_i (sigma_i - 1)^2 + lambda/2 (J - 1)^2,
+    P(F) = 2 mu (F - R) + lambda (J - 1) J F^{-T},   so   P F^T = 2 mu (F - R) F^T + lambda (J - 1) J I,
+with R the rotation of the polar decomposition F = R S. ``ti.polar_decompose``/``ti.svd`` are not
+differentiable in taichi 1.7.4, so R comes from ``NEWTON_ITERS`` unrolled scaled Newton steps
+(Higham 1986): R <- (g R + R^{-T} / g) / 2, g = |det R|^{-1/3}, started at F. The same function is
+used forward and backward (the adjoint is the exact derivative of the unrolled iteration, which
+converges to the derivative of the polar factor). For det F <= 0 it returns the orthogonal
+factor with det -1 (inverted elements are not fixed up).
+"""
+
+
+from typing import Any
+
+from physics.mpm.runtime import ensure_taichi
+
+NEWTON_ITERS = 8
+GROUND_CODE = {"none": 0, "sticky": 1, "slip": 2, "separate": 3}
+ERR_NAN, ERR_SPEED, ERR_DOMAIN = 1, 2, 4
+
+_CACHE: dict = {}
+
+
+def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, Any]:
+    """Compiled-on-first-use kernel set for ``precision`` ("float32"/"float64"); cached."""
+    key = (precision, bool(serial))
+    if key in _CACHE:
+        return _CACHE[key]
+    ti = ensure_taichi()
+    real = ti.f64 if precision == "float64" else ti.f32
+    vec3 = ti.types.vector(3, real)
+    ivec3 = ti.types.vector(3, ti.i32)
+    nd = ti.types.ndarray()
+
+    @ti.func
+    def polar_r(F):
+        """Rotation factor of F by scaled Newton iterations (module doc)."""
+        R = F
+        for _ in ti.static(range(NEWTON_ITERS)):
+            g = ti.pow(ti.abs(R.determinant()) + 1e-30, -1.0 / 3.0)
+            R = 0.5 * (g * R + R.inverse().transpose() / g)
+        return R
+
+    @ti.func
+    def kirchhoff(F, E, nu):
+        """P(F) F^T of fixed-corotated elasticity (eq. 1)."""
+        mu = E / (2.0 * (1.0 + nu))
+        la = E * nu / ((1.0 + nu) * (1.0 - 2.0 * nu))
+        R = polar_r(F)
+        J = F.determinant()
+        return 2.0 * mu * (F - R) @ F.transpose() + ti.Matrix.identity(real, 3) * (la * J * (J - 1.0))
+
+    @ti.func
+    def stencil(xp, lo, inv_dx, gmax):
+        """Base node, fractional offset and quadratic B-spline weights of a particle."""
+        X = (xp - lo) * inv_dx
+        base = ti.cast(ti.floor(X - 0.5), ti.i32)
+        base = ti.max(ti.min(base, gmax), 0)
+        fx = X - ti.cast(base, real)
+        w0 = 0.5 * (1.5 - fx) ** 2
+        w1 = 0.75 - (fx - 1.0) ** 2
+        w2 = 0.5 * (fx - 0.5) ** 2
+        return base, fx, w0, w1, w2
+
+    @ti.kernel
+    def p2g(s: ti.i32, x: nd, v: nd, C: nd, F: nd, E: nd, nu: nd, vol: nd, mass: nd,
+            grid_v: nd, grid_m: nd, lo: vec3, gmax: ivec3, dx: real, dt: real):
+        ti.loop_config(serialize=serial)
+        for p in range(x.shape[1]):
+            inv_dx = 1.0 / dx
+            base, fx, w0, w1, w2 = stencil(x[s, p], lo, inv_dx, gmax)
+            w = [w0, w1, w2]
+            Cp = C[s, p]
+            newF = (ti.Matrix.identity(real, 3) + dt * Cp) @ F[s, p]
+            F[s + 1, p] = newF
+            stress = (-dt * vol[p] * 4.0 * inv_dx * inv_dx) * kirchhoff(newF, E[p], nu[p])
+            affine = stress + mass[p] * Cp
+            mv = mass[p] * v[s, p]
+            for i, j, k in ti.static(ti.ndrange(3, 3, 3)):
+                dpos = (ti.Vector([i, j, k], real) - fx) * dx
+                weight = w[i][0] * w[j][1] * w[k][2]
+                gi, gj, gk = base[0] + i, base[1] + j, base[2] + k
+                grid_v[gi, gj, gk] += weight * (mv + affine @ dpos)
+                grid_m[gi, gj, gk] += weight * mass[p]
+
+    @ti.kernel
+    def grid_op(grid_v: nd, grid_m: nd, grid_vo: nd, gravity: vec3, lo: vec3, dx: real, dt: real,
+                bound: ti.i32, ground: ti.i32, ground_h: real, friction: real):
+        for i, j, k in ti.ndrange(grid_m.shape[0], grid_m.shape[1], grid_m.shape[2]):
+            m = grid_m[i, j, k]
+            vo = ti.Vector.zero(real, 3)
+            if m > 0:
+                vo = grid_v[i, j, k] / m + dt * gravity
+                # domain walls: frictionless, separating (Hu et al. 2018)
+                if i < bound and vo[0] < 0:
+                    vo[0] = 0.0
+                if i >= grid_m.shape[0] - bound and vo[0] > 0:
+                    vo[0] = 0.0
+                if j < bound and vo[1] < 0:
+                    vo[1] = 0.0
+                if j >= grid_m.shape[1] - bound and vo[1] > 0:
+                    vo[1] = 0.0
+                if k < bound and vo[2] < 0:
+                    vo[2] = 0.0
+                if k >= grid_m.shape[2] - bound and vo[2] > 0:
+                    vo[2] = 0.0
+                if ground != 0 and lo[2] + k * dx <= ground_h:
+                    if ground == 1:  # sticky
+                        vo = ti.Vector.zero(real, 3)
+                    elif ground == 2:  # slip: remove the normal component
+                        vo[2] = 0.0
+                    elif vo[2] < 0:  # separate + Coulomb friction
+                        vn = vo[2]
+                        vt = ti.sqrt(vo[0] * vo[0] + vo[1] * vo[1] + 1e-20)
+                        scale = ti.max(0.0, 1.0 + friction * vn / vt)
+                        vo = ti.Vector([vo[0] * scale, vo[1] * scale, 0.0], real)
+            grid_vo[i, j, k] = vo
+
+    @ti.kernel
+    def g2p(s: ti.i32, x: nd, v: nd, C: nd, grid_vo: nd, ctrl_id: nd, ctrl_v: nd,
+            lo: vec3, gmax: ivec3, dx: real, dt: real):
+        ti.loop_config(serialize=serial)
+        for p in range(x.shape[1]):
+            inv_dx = 1.0 / dx
+            base, fx, w0, w1, w2 = stencil(x[s, p], lo, inv_dx, gmax)
+            w = [w0, w1, w2]
+            new_v = ti.Vector.zero(real, 3)
+            new_C = ti.Matrix.zero(real, 3, 3)
+            for i, j, k in ti.static(ti.ndrange(3, 3, 3)):
+                dpos = ti.Vector([i, j, k], real) - fx
+                gv = grid_vo[base[0] + i, base[1] + j, base[2] + k]
+                weight = w[i][0] * w[j][1] * w[k][2]
+                new_v += weight * gv
+                new_C += (4.0 * inv_dx * weight) * gv.outer_product(dpos)
+            c = ctrl_id[p]
+            if c >= 0:  # prescribed velocity of a controlled particle
+                new_v = ctrl_v[c]
+            v[s + 1, p] = new_v
+            C[s + 1, p] = new_C
+            x[s + 1, p] = x[s, p] + dt * new_v
+
+    @ti.kernel
+    def check(s: ti.i32, step: ti.i32, x: nd, v: nd, lo: vec3, dx: real, gshape: ivec3,
+              max_speed: real, status: nd):
+        for p in range(x.shape[1]):
+            code = 0
+            xp, vp = x[s, p], v[s, p]
+            a = ti.max(xp.norm_sqr(), vp.norm_sqr())
+            if a != a or a > 1e30:
+                code |= ERR_NAN
+            elif vp.norm_sqr() > max_speed * max_speed:
+                code |= ERR_SPEED
+            X = (xp - lo) / dx
+            for d in ti.static(range(3)):
+                if X[d] < 1.0 or X[d] > gshape[d] - 2.0:
+                    code |= ERR_DOMAIN
+            if code != 0:
+                ti.atomic_or(status[0], code)
+                ti.atomic_min(status[1], step)
+                ti.atomic_max(status[2], p)
+
+    @ti.kernel
+    def put_slot(s: ti.i32, x: nd, v: nd, C: nd, F: nd, bx: nd, bv: nd, bC: nd, bF: nd):
+        for p in range(x.shape[1]):
+            x[s, p] = bx[p]
+            v[s, p] = bv[p]
+            C[s, p] = bC[p]
+            F[s, p] = bF[p]
+
+    @ti.kernel
+    def get_slot(s: ti.i32, x: nd, v: nd, C: nd, F: nd, bx: nd, bv: nd, bC: nd, bF: nd):
+        for p in range(x.shape[1]):
+            bx[p] = x[s, p]
+            bv[p] = v[s, p]
+            bC[p] = C[s, p]
+            bF[p] = F[s, p]
+
+    @ti.kernel
+    def eval_stress(F: nd, E: nd, nu: nd, R: nd, P: nd):
+        for p in range(F.shape[0]):
+            Fp = F[p]
+            R[p] = polar_r(Fp)
+            P[p] = kirchhoff(Fp, E[p], nu[p]) @ Fp.inverse().transpose()
+
+    @ti.kernel
+    def eval_polar_svd(F: nd, R: nd):
+        for p in range(F.shape[0]):
+            U, S = ti.polar_decompose(F[p])
+            R[p] = U
+
+    ks = dict(real=real, vec3=vec3, ivec3=ivec3, p2g=p2g, grid_op=grid_op, g2p=g2p, check=check,
+              put_slot=put_slot, get_slot=get_slot, eval_stress=eval_stress, eval_polar_svd=eval_polar_svd)
+    _CACHE[key] = ks
+    return ks

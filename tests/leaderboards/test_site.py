@@ -1,0 +1,57 @@
+"""Static site: pages, exports of every table, escaping of untrusted strings, SVG plots."""
+from __future__ import annotations
+
+import json
+
+from leaderboards.plots import line_plot, scatter_plot
+from leaderboards.site import build_site
+from leaderboards.tables import tex_escape
+
+
+def test_site_pages_and_exports(runs, tmp_path):
+    site = tmp_path / "site"
+    index = build_site(runs, site)
+    names = {p.name for p in site.iterdir()}
+    assert {"index.html", "track-freefall.html", "track-transfer.html", "methods.html", "method-alpha.html",
+            "method-beta.html", "sample-s0.html", "sample-s1.html", "sample-s2.html", "leaderboard.csv",
+            "leaderboard.json", "samples.csv"} <= names
+    tables = {p.name for p in (site / "tables").iterdir()}
+    for slug in ("freefall-main", "freefall-views", "freefall-by-category", "freefall-by-physics-model",
+                 "freefall-physics", "freefall-cost", "transfer-main", "method-alpha"):
+        assert {f"{slug}.{ext}" for ext in ("csv", "json", "md", "tex")} <= tables, slug
+    html = index.read_text()
+    assert "11×11 Gaussian" in html and "Runtime vs accuracy" in html and "<svg" in html
+    assert "LPIPS unavailable: test" in html  # unavailable metric explained, not a number
+    track = (site / "track-freefall.html").read_text()
+    assert "timeout: exceeded the 10 s limit" in track  # failures listed
+    assert 'href="tables/freefall-main.tex"' in track
+    method = (site / "method-alpha.html").read_text()
+    assert "Alpha paper" in method and "&#34;iters&#34;: 3" in method and "ab" * 32 in method
+    sample = (site / "sample-s0.html").read_text()
+    assert sample.count("<svg") >= 2 and "first future frame: 2" in sample
+    assert "no animation: GT frames not found" in sample
+    rows = json.loads((site / "tables" / "freefall-main.json").read_text())["rows"]
+    assert [r["method"] for r in rows] == ["alpha", "beta", "<script>alert(1)</script>"]
+    assert rows[0]["lpips/future"] is None and rows[0]["psnr/observed"] == "inf"
+
+
+def test_untrusted_strings_render_as_text(runs, tmp_path):
+    site = tmp_path / "site"
+    build_site(runs, site)
+    for page in site.glob("*.html"):
+        text = page.read_text()
+        assert "<script>alert" not in text, page.name
+        assert text.count("<script>") <= 1, page.name  # only the table-sorting script
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co" in (site / "index.html").read_text()
+    md = (site / "tables" / "freefall-main.md").read_text()
+    assert "&lt;script&gt;" in md and "<script>" not in md
+    tex = (site / "tables" / "freefall-main.tex").read_text()
+    assert r"\textless{}script\textgreater{}" in tex and r"\& co" in tex
+
+
+def test_tex_escape_and_plots_escape():
+    assert tex_escape("a_b & 50% $x$ #1 {y} ~ ^") == r"a\_b \& 50\% \$x\$ \#1 \{y\} \textasciitilde{} \textasciicircum{}"
+    svg = line_plot({"<b>m</b>": [1.0, float("inf"), 2.0]}, "t<i>", "y", split=1)
+    assert "<b>" not in svg and "&lt;b&gt;m&lt;/b&gt;" in svg and svg.count("<polyline") == 2  # inf leaves a gap
+    sc = scatter_plot([("a<", 1.0, 2.0), ("b", float("nan"), 1.0)], "T", "x", "y")
+    assert "a&lt;" in sc and "not shown (missing value): b" in sc
