@@ -21,6 +21,9 @@ class _Strict(BaseModel):
 
 
 Range = tuple[float, float]
+_DEFORMABLE_LVIS = ("teddy_bear", "stuffed_animal", "pillow", "cushion", "ball", "soccer_ball", "tennis_ball",
+                    "beachball", "balloon", "sponge", "doll", "rubber_duck", "toy", "marshmallow", "dumpling",
+                    "bun", "bread", "pretzel", "jelly_bean", "mattress", "bean_bag", "slipper", "glove")
 
 
 def _ordered(r: Range, name: str) -> Range:
@@ -29,10 +32,24 @@ def _ordered(r: Range, name: str) -> Range:
     return r
 
 
+class ObjaverseConfig(_Strict):
+    """Objaverse selection: explicit uids, else LVIS categories (+ optional keyword filter)."""
+
+    uids: list[str] = []
+    lvis_categories: list[str] = list(_DEFORMABLE_LVIS)
+    keywords: list[str] = []
+    max_objects: int = Field(200, ge=1)
+    cache_dir: str | None = None  # default: the objaverse package's ~/.objaverse
+    download_timeout_s: float = Field(20.0, gt=0.0)
+
+
 class AssetConfig(_Strict):
-    pack: Literal["procedural"] = "procedural"
+    source: Literal["procedural", "objaverse", "gso", "local"] = "procedural"
+    root: str | None = None  # folder for gso / local sources
     variants_per_shape: int = Field(3, ge=1, le=1000)
-    shapes: list[str] | None = None  # None = every family in the pack
+    shapes: list[str] | None = None  # procedural only; None = every family in the pack
+    objaverse: ObjaverseConfig = ObjaverseConfig()
+    max_faces: int = Field(200_000, ge=4)
     object_size_m: float = Field(1.0, gt=0.0, le=100.0)
 
 

@@ -28,21 +28,28 @@ class FreefallScene:
     edges: np.ndarray  # (S, 2) int32
     rest: np.ndarray  # (S,) float32
     mesh: Any  # normalized AssetMesh in the object frame (scaled to object_size_m)
+    mesh_vertices: np.ndarray | None = None  # (T, V, 3) float32 world positions of the mesh vertices (same binding)
     scenario: dict[str, Any] = field(default_factory=dict)
     physics: dict[str, Any] = field(default_factory=dict)
     binding: dict[str, Any] = field(default_factory=dict)
 
 
-def _scaled_mesh(object_id: str, size: float) -> Any:
-    from dataclasses import replace
+def load_scaled_mesh(object_id: str, assets: Any) -> Any:
+    """Load the asset (any source), check it can be filled, and scale it to ``object_size_m``."""
+    from datagen.assets import check_mesh, normalize
+    from datagen.assets.sources import load_asset
 
-    from datagen.assets import check_mesh, get_asset
+    mesh = load_asset(object_id, assets)
+    check_mesh(mesh, max_faces=assets.max_faces)
+    return normalize(mesh, assets.object_size_m) if assets.object_size_m != 1.0 else mesh
 
-    mesh = get_asset(object_id)
-    check_mesh(mesh)
-    if size != 1.0:
-        mesh = replace(mesh, vertices=mesh.vertices * size, meta={**mesh.meta, "size_m": size})
-    return mesh
+
+def asset_record(mesh: Any) -> dict[str, Any]:
+    """What sample.json records about the asset: source, licence, file hash, size, normalization."""
+    return {"object_id": mesh.object_id, "category": mesh.category, "source": mesh.source, "license": mesh.license,
+            "source_sha256": mesh.meta.get("source_sha256"), "n_vertices": int(mesh.vertices.shape[0]),
+            "n_faces": int(mesh.faces.shape[0]), "normalization": {"scale": mesh.meta.get("scale"),
+                                                                 "offset": mesh.meta.get("offset")}}
 
 
 def build_freefall(profile: DatasetProfile, object_id: str, rng: np.random.Generator) -> FreefallScene:
@@ -54,7 +61,7 @@ def build_freefall(profile: DatasetProfile, object_id: str, rng: np.random.Gener
     from physics.spring_mass import knn_springs, recommend_substeps, simulate
 
     sc, sm, rc = profile.scenario, profile.physics.spring_mass, profile.render
-    mesh = _scaled_mesh(object_id, profile.assets.object_size_m)
+    mesh = load_scaled_mesh(object_id, profile.assets)
     anchors_obj = sample_volume(mesh, sm.n_anchors, rng)
     surf_obj, _normals, colors, _f, _b = sample_surface_even(mesh, rc.n_surface_points, rng)
 
@@ -77,6 +84,9 @@ def build_freefall(profile: DatasetProfile, object_id: str, rng: np.random.Gener
     particles = res.positions.astype(np.float32)
     idx, w = idw_binding(surf0, anchors0, k=sm.binding_k)
     points = np.asarray(apply_binding(surf0, anchors0, particles, idx, w, mode="lbs"), dtype=np.float32)
+    verts0 = (mesh.vertices @ rot.T + offset).astype(np.float32)
+    vidx, vw = idw_binding(verts0, anchors0, k=sm.binding_k)
+    mesh_vertices = np.asarray(apply_binding(verts0, anchors0, particles, vidx, vw, mode="lbs"), dtype=np.float32)
 
     spacing = float(np.mean(cKDTree(surf0).query(surf0, k=2)[0][:, 1]))
     scenario = {
@@ -103,6 +113,7 @@ def build_freefall(profile: DatasetProfile, object_id: str, rng: np.random.Gener
         edges=edges,
         rest=rest,
         mesh=mesh,
+        mesh_vertices=mesh_vertices,
         scenario=scenario,
         physics=physics,
         binding={"kind": "lbs", "k": sm.binding_k, "power": 2.0, "lbs_neighbors": 8,

@@ -21,16 +21,9 @@ from bench.splits import split_of
 
 
 def object_ids(profile: DatasetProfile) -> list[str]:
-    from datagen.assets.procedural import list_objects
+    from datagen.assets.sources import list_object_ids
 
-    ids = list_objects(profile.assets.variants_per_shape)
-    if profile.assets.shapes:
-        known = {i.split("/")[1] for i in ids}
-        bad = [s for s in profile.assets.shapes if s not in known]
-        if bad:
-            raise UserError("assets.shapes", f"unknown shape(s) {bad}", f"use some of {sorted(known)}")
-        ids = [i for i in ids if i.split("/")[1] in profile.assets.shapes]
-    return ids
+    return list_object_ids(profile.assets)
 
 
 def plan_samples(profile: DatasetProfile) -> list[dict[str, Any]]:
@@ -46,7 +39,7 @@ def plan_samples(profile: DatasetProfile) -> list[dict[str, Any]]:
             "index": i,
             "seed": stable_seed(profile.seed, "sample", i),
             "object_id": oid,
-            "category": oid.split("/")[1],
+            "category": oid.split("/")[1] if oid.startswith("proc/") else "",
             "split": split_of(oid, s.train, s.val, s.test),
         })
     return plan
@@ -79,6 +72,8 @@ def generate_one(root: str, profile_json: dict[str, Any], plan: dict[str, Any]) 
     meta.update({"profile": profile.name, "time": _time_split(profile)})
     try:
         scene = build_freefall(profile, plan["object_id"], rng)
+        plan = {**plan, "category": plan["category"] or scene.mesh.category}
+        meta["category"] = plan["category"]
         with atomic_dir(final) as tmp:
             files = write_sample(tmp, meta, scene, profile)
         return _record(plan, profile, "ok", None, files)
@@ -104,7 +99,7 @@ def existing_record(root: Path, plan: dict[str, Any], profile: DatasetProfile) -
         from bench.io import sha256_file
 
         files = {str(p.relative_to(d)): sha256_file(p) for p in sorted(d.rglob("*")) if p.is_file()}
-        return _record(plan, profile, "ok", None, files)
+        return _record({**plan, "category": read_json(d / "sample.json")["category"]}, profile, "ok", None, files)
     if (d / FAILURE_JSON).exists():
         return _record(plan, profile, "failed", read_json(d / FAILURE_JSON)["reason"], {})
     return None

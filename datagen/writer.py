@@ -10,7 +10,7 @@ from bench.config import DatasetProfile
 from bench.dataset_format import SAMPLE_FORMAT
 from bench.io import frame_name, sha256_file, write_json, write_rgba_png
 from bench.versions import package_versions
-from datagen.freefall import FreefallScene
+from datagen.freefall import FreefallScene, asset_record
 
 CAMERA_CONVENTION = (
     "cameras.json: OpenCV (x right, y down, z forward) camera-to-world + pixel K; "
@@ -36,13 +36,13 @@ def make_cameras(profile: DatasetProfile) -> list[Any]:
 def write_sample(out: Path, meta: dict[str, Any], scene: FreefallScene, profile: DatasetProfile) -> dict[str, str]:
     """Render every view/frame and write the sample into ``out`` (a temp dir). Returns {relpath: sha256}."""
     from render.cameras import cameras_to_transforms_json
-    from render.frames import render_trajectory
+    from datagen.rendering import render_sample_frames
     from render.gaussians_ply import write_gaussians_ply
 
     rc = profile.render
     cams = make_cameras(profile)
     n_frames = scene.points.shape[0]
-    frames = render_trajectory(scene.points, scene.colors, scene.gaussian_scale, 1.0, cams, rc.background)
+    frames = render_sample_frames(profile, scene, cams, out)
     for cam in cams:
         f = frames[cam.name]
         for t in range(n_frames):
@@ -77,6 +77,8 @@ def write_sample(out: Path, meta: dict[str, Any], scene: FreefallScene, profile:
         "scenario": scene.scenario,
         "physics": scene.physics,
         "binding": scene.binding,
+        "asset": asset_record(scene.mesh),
+        "category": meta.get("category") or scene.mesh.category,
         "world": {
             "units": "SI (m, s, kg)",
             "up": "+z",

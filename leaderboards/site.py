@@ -75,7 +75,10 @@ def _unavailable(results: list[dict[str, Any]]) -> list[str]:
         lp = r.get("lpips") or {"status": "unavailable", "reason": "results.json predates LPIPS support"}
         if lp.get("status") != "ok":
             by_reason.setdefault(lp.get("reason", "unknown"), []).append(r["method_spec"]["label"])
-    return [f"LPIPS not computed for {', '.join(dict.fromkeys(labels))}: {reason}" for reason, labels in by_reason.items()]
+        elif not lp.get("official_backbone", False):
+            why = f"backbone {lp.get('backbone')} is not torchvision's file (sha256 {lp.get('backbone_sha256')})"
+            by_reason.setdefault(f"LPIPS values are NOT comparable: {why}", []).append(r["method_spec"]["label"])
+    return [f"LPIPS caveat for {', '.join(dict.fromkeys(labels))}: {reason}" for reason, labels in by_reason.items()]
 
 
 def _env() -> Any:

@@ -40,7 +40,7 @@ DEFAULTS: dict[str, Any] = {
     # stage 1a: CMA-ES
     "cma_generations": 6, "cma_popsize": 8, "cma_sigma0": 0.25, "bounds": None,
     # stage 1b: Adam on dense stiffness + collision
-    "adam_iterations": 6, "adam_lr": 0.1, "adam_lr_collision": 0.05, "adam_max_log_shift": 1.0,
+    "adam_iterations": 4, "adam_lr": 0.05, "adam_lr_collision": 0.05, "adam_max_log_shift": 1.0,
     # cost weights (eq. 3)
     "w_chamfer": 1.0, "w_track": 1.0, "w_acc": 0.01,
     # stage 2: appearance

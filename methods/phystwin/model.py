@@ -34,7 +34,7 @@ class Globals:
 
 # CMA-ES box: each entry (lo, hi); the radius is in units of the node spacing.
 DEFAULT_BOUNDS = {
-    "radius": (1.3, 3.0), "max_neighbors": (4, 24), "log10_Y": (1.5, 4.5), "log10_zeta": (-1.5, 1.0),
+    "radius": (2.0, 4.0), "max_neighbors": (8, 30), "log10_Y": (1.5, 4.5), "log10_zeta": (-1.5, 1.0),
     "drag": (0.0, 1.0), "friction": (0.0, 1.5), "restitution": (0.0, 1.0),
 }
 ORDER = ("radius", "max_neighbors", "log10_Y", "log10_zeta", "drag", "friction", "restitution")
@@ -119,7 +119,8 @@ class Cost:
 
     At bench scale the nodes are far sparser than the paper's, so a node cloud cannot match a surface
     to better than the node spacing; predicted geometry is therefore the frame-0 observed surface
-    embedded in the nodes (IDW weights of its ``k`` nearest nodes, linear in the node positions).
+    embedded in the nodes: p_t = p_0 + sum_j w_j (x_j^t - x_j^0), IDW weights of its ``k`` nearest
+    nodes (linear in the node positions, exact at frame 0 and for translations).
     ``clouds``: per observed frame a subsample of the fused partial depth cloud (frame 0 is the
     embedded surface). ``tracks`` (T,K,3) lifted tracks with visibility (T,K); a track visible at
     frame 0 is embedded the same way (``k = 1``: the nearest node, as the paper). The acceleration
@@ -143,7 +144,7 @@ class Cost:
         from scipy.spatial import cKDTree
 
         T = min(self.T, xs.shape[0])
-        surf = (self.s_w[None, ..., None] * xs[:T, self.s_idx]).sum(-2)
+        surf = self.clouds[0][None] + (self.s_w[None, ..., None] * (xs[:T, self.s_idx] - xs[:1, self.s_idx])).sum(-2)
         ch = np.mean([cKDTree(surf[t]).query(self.clouds[t])[0].mean() for t in range(T)])
         tr = 0.0
         if len(self.t_idx):
@@ -161,7 +162,8 @@ class Cost:
 
         T = min(self.T, xs.shape[0])
         sw = torch.as_tensor(self.s_w, dtype=xs.dtype)
-        surf = (sw[None, ..., None] * xs[:T, torch.as_tensor(self.s_idx)]).sum(-2)
+        si = torch.as_tensor(self.s_idx)
+        surf = torch.as_tensor(self.clouds[0], dtype=xs.dtype)[None] + (sw[None, ..., None] * (xs[:T, si] - xs[:1, si])).sum(-2)
         ch = torch.stack([torch.cdist(torch.as_tensor(self.clouds[t], dtype=xs.dtype), surf[t]).min(1).values.mean()
                           for t in range(T)]).mean()
         loss = self.w[0] * ch

@@ -40,7 +40,7 @@ def cma_stage(nodes, v0, spacing, cost: Cost, n_frames, fps, total_mass, cfg: di
     import cma
 
     bounds = {**DEFAULT_BOUNDS, **{k: tuple(v) for k, v in (cfg.get("bounds") or {}).items()}}
-    x_init = Globals(radius=2.0 * spacing, max_neighbors=12, log10_Y=3.0, log10_zeta=0.0, drag=0.05,
+    x_init = Globals(radius=3.0 * spacing, max_neighbors=20, log10_Y=3.0, log10_zeta=0.0, drag=0.05,
                      friction=0.5, restitution=0.5)
     z0 = encode(x_init, bounds, spacing)
     opts = {"bounds": [0.0, 1.0], "popsize": int(cfg["cma_popsize"]), "maxiter": int(cfg["cma_generations"]),

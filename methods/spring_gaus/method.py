@@ -21,7 +21,7 @@ from methods.base import Method, MethodInputs, Observation, Prediction, Query
 DEFAULTS: dict[str, Any] = {
     "seed": 0, "threads": 1,
     # static reconstruction (§4.1)
-    "hull_res": 40, "n_gaussians": 600, "static_iters": 120, "static_scale_factor": 0.8,
+    "hull_res": 40, "n_gaussians": 500, "static_iters": 80, "static_scale_factor": 0.8,
     "lr_means": 0.002, "lr_color": 0.05, "lr_opacity": 0.05, "lr_scale": 0.02, "prune_opacity": 0.05,
     "lambda_dssim_static": 0.2, "lambda_mask": 0.5, "refine_iters": 40,
     # anchors, springs, binding (eq. 4-6, 8, 15)
@@ -29,12 +29,12 @@ DEFAULTS: dict[str, Any] = {
     # physics (eq. 9-17); stiffness in N per unit strain for an object of total_mass kg
     "total_mass": 1.0, "damping": 1.0, "ground_model": "spring_gaus", "ground_height": 0.0,
     "init_log10_stiffness": 3.0, "init_kappa": -5.0, "init_friction": 0.5, "init_restitution": 0.4,
-    "log10_stiffness_bounds": [1.0, 4.5], "coarse_log10_k": [2.0, 4.0, 5],
+    "log10_stiffness_bounds": [1.5, 4.5], "coarse_log10_k": [2.0, 4.0, 5],
     "learn_restitution": True, "learn_damping": False, "refine_v0": False,
     "substep_safety": 0.8, "min_substeps": 4, "max_substeps": 3000, "max_speed": 100.0,
     "control_stiffness": 1.0e3, "control_radius": 0.15, "control_neighbors": 8,
     # optimisation (§4.3)
-    "v0_iters": 30, "lr_v0": 0.1, "contact_margin": 1.0, "dyn_iters": 12, "frames_per_iter": 6,
+    "v0_iters": 20, "lr_v0": 0.1, "contact_margin": 1.0, "dyn_iters": 8, "frames_per_iter": 4,
     "lr_log10_k": 0.1, "lr_log10_k_anchor": 0.03, "lr_kappa": 0.3, "lr_friction": 0.1, "lr_log_damping": 0.1,
     "lambda_dssim_dynamic": 0.05, "lambda_mask_dynamic": 0.0,
 }
@@ -125,8 +125,8 @@ class SpringGaus(Method):
                    "per-anchor stiffness, friction and v0 fitted through a differentiable spring-mass rollout; IDW binding.")
     replaces = ("their CUDA 3DGS rasteriser -> our pure-torch splat renderer (render.splat); their simulator -> "
                 "physics.spring_mass (warp, per-frame checkpointed adjoint); 3DGS init (SfM/random) -> mask visual "
-                "hull; budgets: 600 Gaussians/120 static iters (paper: 3DGS 30k iters), 100 anchors/n_k=12/n_c=8/"
-                "n_b=8 (paper 2048/256/16/16), 12 dynamic iters on 6 sampled frames (paper 300 on all), p_b=2 "
+                "hull; budgets: 500 Gaussians/80 static iters (paper: 3DGS 30k iters), 100 anchors/n_k=12/n_c=8/"
+                "n_b=8 (paper 2048/256/16/16), 8 dynamic iters on 4 sampled frames (paper 300 on all), p_b=2 "
                 "(paper 0.5), fixed zeta0=1.0 (paper 0.1 at m0=1); added a mask L1 term in the static fit and a "
                 "coarse global-K line search before Adam; v0 fit uses the exact ballistic closed form")
     inputs = MethodInputs(views="multi", rgb=True, masks=True)

@@ -27,8 +27,8 @@ def affine_coefficients(X: torch.Tensor, W: torch.Tensor, dW: torch.Tensor, cent
     return xt[:, None, :, None] * dW[:, :, None, :] + W[:, :, None, None] * e
 
 
-def lbs_operators(model, X) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(X (P,3), B (P, 3, 12H), J (P, 9, 12H)) for rest points X; differentiable w.r.t. the MLP."""
+def lbs_operators(model, X, return_coefficients: bool = False):
+    """(X (P,3), B (P, 3, 12H), J (P, 9, 12H)[, G (P, H, 4, 3)]) for rest points X; differentiable."""
     X = _as(X, model.center)
     W, dW = model.weights_and_grad(X)
     P, H = W.shape
@@ -38,7 +38,7 @@ def lbs_operators(model, X) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     B = torch.einsum("phb,ad->pahdb", wx, eye).reshape(P, 3, 12 * H)
     G = affine_coefficients(X, W, dW, model.center)  # (P, H, 4, 3)
     J = torch.einsum("phbj,id->pijhdb", G, eye).reshape(P, 9, 12 * H)
-    return X, B, J
+    return (X, B, J, G) if return_coefficients else (X, B, J)
 
 
 def _flat_z(z: torch.Tensor, n: int) -> torch.Tensor:

@@ -41,7 +41,7 @@ class ReducedParams:
     floor_smoothing: float = 2e-4
     """delta (m): width of the cubic blend at the contact kink (0 = plain quadratic, Newton may stall)."""
     friction: float = 0.0
-    """Coulomb mu of the optional lagged, smoothed floor friction (0 = off); IPC-style, see ``solver``."""
+    """Coulomb mu of the optional lagged, C^2-smoothed floor friction (0 = off); IPC-style, see ``solver``."""
     friction_eps_v: float = 1e-3
     """Velocity (m/s) below which friction is a viscous quadratic (static-friction smoothing)."""
     newton_tol: float = 1e-9

@@ -7,9 +7,9 @@ We chose this over unrolling Newton because (1) the gradient is exact for the co
 independent of how many Newton / line-search iterations it took and of their non-differentiable
 branches (Cholesky fallback, backtracking), (2) memory is O(steps) small tensors instead of the
 whole Newton history, (3) one dense n x n solve per step is cheap for n = 12 H. It needs the step
-converged to ``newton_tol`` (enforced: otherwise SimulationDiverged). Lagged friction normal
-forces and the friction Hessian approximation are treated as constants (friction gradients are
-approximate; everything else is exact). theta = E, nu, the skinning-MLP parameters, z0, zdot0.
+converged to ``newton_tol`` (enforced: otherwise SimulationDiverged). The lagged friction normal
+forces and slip reference (frozen at each step start) are treated as constants, so gradients with
+friction > 0 miss that dependence; everything else is exact. theta = E, nu, the skinning-MLP parameters, z0, zdot0.
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ def simulate_reduced(
     leaves = [E_t, nu_t, z, zdot, *model.parameters()]
     track = adjoint and torch.is_grad_enabled() and any(t.requires_grad for t in leaves)
     with torch.set_grad_enabled(track):
-        Xc, Bc, Jc = lbs_operators(model, cubature_X)
+        Xc, Bc, Jc, Gc = lbs_operators(model, cubature_X, return_coefficients=True)
         vol = _tensor(volumes, dtype)
         vol = vol.expand(Xc.shape[0]) / Xc.shape[0] if vol.ndim == 0 else vol.reshape(-1)
         mu, lam_s = snh_parameters(E_t, nu_t)
-        ops = build_operators(Xc, Bc, Jc, vol, p.density, p.gravity, mu, lam_s)
+        ops = build_operators(Xc, Bc, Jc, vol, p.density, p.gravity, mu, lam_s, Gc)
         Xq, Bq, Jq = lbs_operators(model, query_points)
     ops_d = ops.detached()
     scale = force_scale(ops_d, p)
