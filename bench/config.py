@@ -68,14 +68,33 @@ class SplitConfig(_Strict):
         return self
 
 
+class InteractionConfig(_Strict):
+    """Control points on the surface driven along minimum-jerk trajectories (interaction track)."""
+
+    kinds: list[Literal["lift", "drag", "poke", "stretch"]] = ["lift", "drag", "poke", "stretch"]
+    displacement_m: Range = (0.2, 0.5)
+    control_radius_m: float = Field(0.2, gt=0.0)
+    control_max_neighbors: int = Field(12, ge=1)
+    control_stiffness: float = Field(200.0, gt=0.0)  # N/m per control spring
+    transfer: bool = True  # also simulate + render a held-out interaction for the transfer track
+
+    @model_validator(mode="after")
+    def _check(self) -> "InteractionConfig":
+        _ordered(self.displacement_m, "displacement_m")
+        if not self.kinds:
+            raise ValueError("kinds: list at least one interaction kind")
+        return self
+
+
 class ScenarioConfig(_Strict):
-    kind: Literal["freefall"] = "freefall"
+    kind: Literal["freefall", "interaction"] = "freefall"
     n_frames: int = Field(24, ge=2, le=10_000)
     fps: float = Field(24.0, gt=0.0, le=1000.0)
     observed_fraction: float = Field(2.0 / 3.0, gt=0.0, lt=1.0)
     drop_height_m: Range = (0.3, 1.0)  # height of the object's lowest point at t=0
     initial_speed_mps: Range = (0.0, 1.0)
     random_orientation: bool = True
+    interaction: InteractionConfig = InteractionConfig()
 
     @model_validator(mode="after")
     def _check(self) -> "ScenarioConfig":
@@ -112,13 +131,37 @@ class SpringMassConfig(_Strict):
         return self
 
 
+class ReducedConfig(_Strict):
+    """GT reduced-order LBS (Vid2Sim / Simplicits). Ranges default to Vid2Sim's."""
+
+    n_volume_samples: int = Field(1500, ge=10)
+    n_cubature: int = Field(150, ge=4)
+    n_handles: int = Field(6, ge=1, le=64)
+    skinning_steps: int = Field(300, ge=1)
+    substeps: int = Field(2, ge=1)
+    log10_youngs_modulus: Range = (4.0, 6.0)
+    poisson_ratio: Range = (0.2, 0.45)
+    density: float = Field(100.0, gt=0.0)  # kg/m^3 (foam-like, so a 1 m object weighs tens of kg at most)
+    friction: Range = (0.0, 0.5)
+
+    @model_validator(mode="after")
+    def _check(self) -> "ReducedConfig":
+        for name in ("log10_youngs_modulus", "poisson_ratio", "friction"):
+            _ordered(getattr(self, name), name)
+        if not (-1.0 < self.poisson_ratio[0] and self.poisson_ratio[1] < 0.5):
+            raise ValueError("poisson_ratio: must lie in (-1, 0.5)")
+        return self
+
+
 class PhysicsConfig(_Strict):
-    model: Literal["spring_mass"] = "spring_mass"
+    model: Literal["spring_mass", "reduced", "mixed"] = "spring_mass"
+    mixed_models: list[Literal["spring_mass", "reduced"]] = ["spring_mass", "reduced"]
     spring_mass: SpringMassConfig = SpringMassConfig()
+    reduced: ReducedConfig = ReducedConfig()
 
 
 class RenderConfig(_Strict):
-    renderer: Literal["splat"] = "splat"
+    renderer: Literal["splat", "blender"] = "splat"
     width: int = Field(64, ge=8, le=4096)
     height: int = Field(64, ge=8, le=4096)
     n_views: int = Field(3, ge=1, le=64)
@@ -131,6 +174,13 @@ class RenderConfig(_Strict):
     n_surface_points: int = Field(1500, ge=10, le=2_000_000)
     gaussian_scale_factor: float = Field(0.8, gt=0.0, le=10.0)
     preview: bool = True
+    # renderer: blender (render/blender/): textured mesh + ground plane, one worker process per sample
+    blender_engine: Literal["cycles", "workbench"] = "cycles"
+    blender_device: Literal["auto", "cpu"] = "auto"  # auto: OptiX / CUDA when present, else CPU
+    samples: int = Field(16, ge=1, le=65_536)  # Cycles samples per pixel (Workbench: AA samples 5/8/16)
+    denoise: bool = True  # Cycles OpenImageDenoise
+    ground_plane: bool = True  # visible in RGB, never counted in alpha / depth
+    timeout_s: float = Field(1800.0, gt=0.0)  # per-sample limit of the Blender worker process
 
     @model_validator(mode="after")
     def _check(self) -> "RenderConfig":
@@ -151,6 +201,12 @@ class DatasetProfile(_Strict):
     scenario: ScenarioConfig = ScenarioConfig()
     physics: PhysicsConfig = PhysicsConfig()
     render: RenderConfig = RenderConfig()
+
+    @model_validator(mode="after")
+    def _check(self) -> "DatasetProfile":
+        if self.scenario.kind == "interaction" and self.physics.model != "spring_mass":
+            raise ValueError("physics.model: interaction scenarios need control points: use spring_mass")
+        return self
 
 
 def _format_validation(src: str, err: ValidationError) -> UserError:

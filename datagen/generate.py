@@ -55,14 +55,14 @@ def _time_split(profile: DatasetProfile) -> dict[str, Any]:
 def _record(plan: dict[str, Any], profile: DatasetProfile, status: str, reason: str | None, files: dict[str, str]) -> dict[str, Any]:
     return {
         "sample_id": plan["sample_id"], "object_id": plan["object_id"], "category": plan["category"],
-        "split": plan["split"], "seed": plan["seed"], "physics_model": profile.physics.model,
+        "split": plan["split"], "seed": plan["seed"], "physics_model": plan.get("physics_model", profile.physics.model),
         "scenario": profile.scenario.kind, "status": status, "reason": reason, "files": files,
     }
 
 
 def generate_one(root: str, profile_json: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
     """Generate one sample into ``root/<sample_id>`` atomically; failures are recorded, not raised."""
-    from datagen.freefall import build_freefall
+    from datagen.scene import build_scene
     from datagen.writer import write_sample
 
     profile = profile_from_dict(profile_json)
@@ -71,8 +71,8 @@ def generate_one(root: str, profile_json: dict[str, Any], plan: dict[str, Any]) 
     meta = {k: plan[k] for k in ("sample_id", "object_id", "category", "split", "seed")}
     meta.update({"profile": profile.name, "time": _time_split(profile)})
     try:
-        scene = build_freefall(profile, plan["object_id"], rng)
-        plan = {**plan, "category": plan["category"] or scene.mesh.category}
+        scene = build_scene(profile, plan["object_id"], rng)
+        plan = {**plan, "category": plan["category"] or scene.mesh.category, "physics_model": scene.physics["model"]}
         meta["category"] = plan["category"]
         with atomic_dir(final) as tmp:
             files = write_sample(tmp, meta, scene, profile)
@@ -98,8 +98,11 @@ def existing_record(root: Path, plan: dict[str, Any], profile: DatasetProfile) -
     if (d / "sample.json").exists():
         from bench.io import sha256_file
 
-        files = {str(p.relative_to(d)): sha256_file(p) for p in sorted(d.rglob("*")) if p.is_file()}
-        return _record({**plan, "category": read_json(d / "sample.json")["category"]}, profile, "ok", None, files)
+        from datagen.writer import UNHASHED
+
+        files = {str(p.relative_to(d)): sha256_file(p) for p in sorted(d.rglob("*")) if p.is_file() and p.name not in UNHASHED}
+        meta = read_json(d / "sample.json")
+        return _record({**plan, "category": meta["category"], "physics_model": meta["physics"]["model"]}, profile, "ok", None, files)
     if (d / FAILURE_JSON).exists():
         return _record(plan, profile, "failed", read_json(d / FAILURE_JSON)["reason"], {})
     return None

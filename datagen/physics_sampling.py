@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.config import SpringMassConfig
+from bench.config import ReducedConfig, SpringMassConfig
 
 
 def _uniform(rng: np.random.Generator, r: tuple[float, float]) -> float:
@@ -25,6 +25,14 @@ def sample_spring_mass_params(cfg: SpringMassConfig, rng: np.random.Generator) -
         "restitution": _uniform(rng, cfg.restitution),
         "mass_kg": float(cfg.mass_kg),
     }
+
+
+def sample_reduced_params(cfg: ReducedConfig, rng: np.random.Generator) -> dict[str, Any]:
+    """Draw GT Young's modulus (log-uniform), Poisson ratio and friction (Vid2Sim ranges)."""
+    log10_e = _uniform(rng, cfg.log10_youngs_modulus)
+    return {"log10_youngs_modulus": log10_e, "youngs_modulus": float(10.0**log10_e),
+            "poisson_ratio": _uniform(rng, cfg.poisson_ratio), "density": float(cfg.density),
+            "friction": _uniform(rng, cfg.friction)}
 
 
 def spring_mass_params_from_record(p: dict[str, Any]) -> Any:

@@ -1,6 +1,8 @@
 """Render a simulated sample into every camera with the profile's renderer.
 
 ``splat``: the canonical surface Gaussians following the GT surface points (render/splat.py).
+``blender``: the textured mesh following the GT binding (``scene.mesh_vertices``) over a ground plane,
+Cycles or Workbench, one worker process per sample (render/blender/; log kept as ``blender.log``).
 Both renderers return the same arrays and follow docs/CONVENTIONS.md (RGB over the background,
 alpha = coverage, z-depth in metres with 0 on background).
 """
@@ -21,4 +23,8 @@ def render_sample_frames(profile: DatasetProfile, scene: Any, cameras: Sequence[
         from render.frames import render_trajectory
 
         return render_trajectory(scene.points, scene.colors, scene.gaussian_scale, 1.0, cameras, rc.background)
+    if rc.renderer == "blender":
+        from render.blender import render_scene_blender
+
+        return render_scene_blender(rc, scene, cameras, sample_dir)
     raise ValueError(f"unknown renderer {rc.renderer!r}")

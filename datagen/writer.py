@@ -10,7 +10,10 @@ from bench.config import DatasetProfile
 from bench.dataset_format import SAMPLE_FORMAT
 from bench.io import frame_name, sha256_file, write_json, write_rgba_png
 from bench.versions import package_versions
-from datagen.freefall import FreefallScene, asset_record
+from datagen.scene import Scene, asset_record
+
+#: Files kept in a sample dir but left out of its manifest hashes (logs with timings).
+UNHASHED = frozenset({"blender.log"})
 
 CAMERA_CONVENTION = (
     "cameras.json: OpenCV (x right, y down, z forward) camera-to-world + pixel K; "
@@ -33,7 +36,33 @@ def make_cameras(profile: DatasetProfile) -> list[Any]:
     )
 
 
-def write_sample(out: Path, meta: dict[str, Any], scene: FreefallScene, profile: DatasetProfile) -> dict[str, str]:
+def _write_frames(out: Path, frames: dict[str, dict[str, np.ndarray]], n_frames: int) -> None:
+    for view, f in frames.items():
+        (out / "depth" / view).mkdir(parents=True, exist_ok=True)
+        for t in range(n_frames):
+            write_rgba_png(out / "rgb" / view / frame_name(t), f["rgb"][t], f["alpha"][t])
+            np.save(out / "depth" / view / f"{t:04d}.npy", f["depth"][t])
+
+
+def _write_transfer(out: Path, scene: Scene, profile: DatasetProfile, cams: list[Any]) -> None:
+    """The held-out interaction (transfer track): controls, GT trajectories and frames under them."""
+    from types import SimpleNamespace
+
+    from datagen.rendering import render_sample_frames
+
+    tr = scene.transfer
+    assert tr is not None
+    tdir = out / "transfer"
+    tdir.mkdir()
+    np.save(tdir / "controls.npy", tr["controls"])
+    np.save(tdir / "points.npy", tr["points"])
+    np.save(tdir / "particles.npy", tr["particles"])
+    view = SimpleNamespace(points=tr["points"], mesh_vertices=tr["mesh_vertices"], colors=scene.colors,
+                           gaussian_scale=scene.gaussian_scale, mesh=scene.mesh)
+    _write_frames(tdir, render_sample_frames(profile, view, cams, tdir), tr["points"].shape[0])
+
+
+def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: DatasetProfile) -> dict[str, str]:
     """Render every view/frame and write the sample into ``out`` (a temp dir). Returns {relpath: sha256}."""
     from render.cameras import cameras_to_transforms_json
     from datagen.rendering import render_sample_frames
@@ -43,12 +72,7 @@ def write_sample(out: Path, meta: dict[str, Any], scene: FreefallScene, profile:
     cams = make_cameras(profile)
     n_frames = scene.points.shape[0]
     frames = render_sample_frames(profile, scene, cams, out)
-    for cam in cams:
-        f = frames[cam.name]
-        for t in range(n_frames):
-            write_rgba_png(out / "rgb" / cam.name / frame_name(t), f["rgb"][t], f["alpha"][t])
-            (out / "depth" / cam.name).mkdir(parents=True, exist_ok=True)
-            np.save(out / "depth" / cam.name / f"{t:04d}.npy", f["depth"][t])
+    _write_frames(out, frames, n_frames)
     write_json(out / "cameras.json", {"convention": "opencv", "cameras": [c.to_json() for c in cams]})
     paths = {c.name: [f"rgb/{c.name}/{frame_name(t)}" for t in range(n_frames)] for c in cams}
     write_json(out / "transforms.json", cameras_to_transforms_json(cams, {k: v[0] for k, v in paths.items()}))
@@ -56,7 +80,14 @@ def write_sample(out: Path, meta: dict[str, Any], scene: FreefallScene, profile:
     (out / "gt").mkdir(exist_ok=True)
     np.save(out / "gt" / "points.npy", scene.points)
     np.save(out / "gt" / "particles.npy", scene.particles)
-    np.savez(out / "gt" / "springs.npz", edges=scene.edges, rest=scene.rest)
+    if scene.physics["model"] == "spring_mass":
+        np.savez(out / "gt" / "springs.npz", **scene.gt_arrays)
+    else:
+        np.savez(out / "gt" / f"{scene.physics['model']}.npz", **scene.gt_arrays)
+    if scene.controls is not None:
+        np.save(out / "gt" / "controls.npy", scene.controls)
+    if scene.transfer is not None:
+        _write_transfer(out, scene, profile, cams)
     (out / "asset").mkdir(exist_ok=True)
     m = scene.points.shape[1]
     write_gaussians_ply(out / "asset" / "gaussians.ply", scene.points[0], np.full(m, scene.gaussian_scale, np.float32),
@@ -76,7 +107,8 @@ def write_sample(out: Path, meta: dict[str, Any], scene: FreefallScene, profile:
         "format": SAMPLE_FORMAT,
         "scenario": scene.scenario,
         "physics": scene.physics,
-        "binding": scene.binding,
+        "binding": scene.binding or {"kind": "model", "equation": "points are query points of the reduced model "
+                                                                 "(x = X + sum_h w_h(X) A_h [X; 1], Vid2Sim eq. 1)"},
         "asset": asset_record(scene.mesh),
         "category": meta.get("category") or scene.mesh.category,
         "world": {
@@ -84,11 +116,13 @@ def write_sample(out: Path, meta: dict[str, Any], scene: FreefallScene, profile:
             "up": "+z",
             "gravity": [0.0, 0.0, -9.81],
             "ground": {"height": 0.0, "friction": scene.physics["params"]["friction"],
-                       "restitution": scene.physics["params"]["restitution"]},
+                       "restitution": scene.physics["params"].get("restitution")},
             "object_size_m": profile.assets.object_size_m,
         },
         "render": {
             "renderer": rc.renderer,
+            **({"engine": rc.blender_engine, "samples": rc.samples, "denoise": rc.denoise,
+                "ground_plane": rc.ground_plane} if rc.renderer == "blender" else {}),
             "width": rc.width,
             "height": rc.height,
             "background": list(rc.background),
@@ -103,4 +137,4 @@ def write_sample(out: Path, meta: dict[str, Any], scene: FreefallScene, profile:
         "versions": package_versions(),
     }
     write_json(out / "sample.json", meta)
-    return {str(p.relative_to(out)): sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file()}
+    return {str(p.relative_to(out)): sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file() and p.name not in UNHASHED}

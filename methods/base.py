@@ -54,7 +54,7 @@ class Observation:
     canonical: dict[str, np.ndarray] | None = None  # means, scales, colors, opacities (frame 0)
     tracks: np.ndarray | None = None  # (T_obs, M, 3)
     controls: np.ndarray | None = None  # (T_obs, C, 3) control-point positions (interaction samples)
-    gt: dict[str, Any] | None = None  # privileged: physics, particles0, springs, binding
+    gt: dict[str, Any] | None = None  # privileged: physics, scenario, binding, particles0, points, springs
 
 
 @dataclass

@@ -60,7 +60,7 @@ class OracleBaseline(Method):
     label = "Oracle (GT physics)"
     paper = "baseline"
     description = "Re-simulates the GT spring-mass parameters from the GT initial state; renders the canonical Gaussians."
-    inputs = MethodInputs(views="multi", canonical=True, gt_physics=True)
+    inputs = MethodInputs(views="multi", canonical=True, gt_physics=True, controls=True)
     kind = "baseline"
 
     def fit(self, obs: Observation) -> Any:
@@ -68,6 +68,17 @@ class OracleBaseline(Method):
         return {"gt": obs.gt, "canonical": _isotropic_scales(obs.canonical), "background": obs.background}
 
     def predict(self, asset: Any, query: Query) -> Prediction:
+        """Re-simulate spring-mass GT (with the query's controls); other GT models replay GT points."""
+        gt = asset["gt"]
+        if gt["physics"]["model"] != "spring_mass":
+            if query.controls is not None:
+                raise ValueError("the oracle re-simulates only spring-mass GT under new controls")
+            pred = render_prediction(gt["points"][: query.n_frames], asset["canonical"], query, asset["background"])
+            pred.params = {"model": gt["physics"]["model"], "params": dict(gt["physics"]["params"])}
+            return pred
+        return self._resimulate(asset, query)
+
+    def _resimulate(self, asset: Any, query: Query) -> Prediction:
         from datagen.physics_sampling import spring_mass_params_from_record
         from physics.binding import apply_binding, idw_binding
         from physics.spring_mass import simulate
@@ -76,9 +87,13 @@ class OracleBaseline(Method):
         p = gt["physics"]["params"]
         x0 = np.asarray(gt["particles0"], np.float32)
         params = spring_mass_params_from_record(p)
+        cedges = None
+        if query.controls is not None:
+            params.control_stiffness = float(gt["physics"]["controls"]["stiffness_n_per_m"])
+            cedges = gt["control_edges"]
         v0 = np.broadcast_to(np.asarray(gt["scenario"]["initial_velocity"], np.float32), x0.shape).copy()
         res = simulate(x0, v0, gt["edges"], gt["rest"], params, n_frames=query.n_frames, fps=query.fps,
-                       substeps=int(gt["physics"]["substeps"]))
+                       substeps=int(gt["physics"]["substeps"]), controls=query.controls, control_edges=cedges)
         means0 = np.asarray(asset["canonical"]["means"], np.float32)
         b = gt["binding"]
         idx, w = idw_binding(means0, x0, k=int(b["k"]), power=float(b["power"]))

@@ -45,18 +45,24 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
         obs.canonical = load_canonical(s.path)
     if inputs.tracks:
         obs.tracks = s.points()[:t_obs].copy()
+    controls = s.path / "gt" / "controls.npy"
+    if inputs.controls and controls.exists():
+        obs.controls = np.load(controls)[:t_obs]
     if inputs.gt_physics:
-        springs = np.load(s.path / "gt" / "springs.npz")
-        obs.gt = {
-            "physics": meta["physics"], "scenario": meta["scenario"], "binding": meta["binding"],
-            "particles0": s.particles()[0].copy(), "edges": springs["edges"], "rest": springs["rest"],
-        }
+        obs.gt = {"physics": meta["physics"], "scenario": meta["scenario"], "binding": meta["binding"],
+                  "particles0": s.particles()[0].copy(), "points": s.points()}
+        springs = s.path / "gt" / "springs.npz"
+        if springs.exists():
+            obs.gt.update({k: v for k, v in np.load(springs).items()})
     return obs
 
 
 def build_query(sample_path: Path) -> Query:
+    """Every frame and camera of the sample; the interaction's control trajectory if it has one."""
     s = SampleDir(Path(sample_path))
-    return Query(n_frames=s.n_frames, fps=float(s.meta["time"]["fps"]), cameras=s.cameras())
+    controls = s.path / "gt" / "controls.npy"
+    return Query(n_frames=s.n_frames, fps=float(s.meta["time"]["fps"]), cameras=s.cameras(),
+                 controls=np.load(controls) if controls.exists() else None)
 
 
 def gt_meta(sample_path: Path) -> dict:

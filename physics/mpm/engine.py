@@ -46,6 +46,7 @@ class MPMEngine:
         self.Cm, self.F = ti.ndarray(m3, st, needs_grad=g), ti.ndarray(m3, st, needs_grad=g)
         self.E, self.nu = ti.ndarray(real, (self.n,), needs_grad=g), ti.ndarray(real, (self.n,), needs_grad=g)
         self.vol, self.mass = ti.ndarray(real, (self.n,)), ti.ndarray(real, (self.n,))
+        self.tau = ti.ndarray(m3, (self.n,), needs_grad=g)  # -dt V0 4/dx^2 P F^T of the substep
         self.ctrl_id = ti.ndarray(ti.i32, (self.n,))
         self.ctrl_v = ti.ndarray(v3, (max(self.C, 1),), needs_grad=g)
         self.grid_v = ti.ndarray(v3, shape, needs_grad=g)
@@ -91,8 +92,9 @@ class MPMEngine:
         k, p = self.k, self.params
         self.grid_v.fill(0)
         self.grid_m.fill(0)
-        k["p2g"](s, self.x, self.v, self.Cm, self.F, self.E, self.nu, self.vol, self.mass,
-                 self.grid_v, self.grid_m, self.lo, self.gmax, self.dx, self.dt)
+        k["stress"](s, self.Cm, self.F, self.E, self.nu, self.vol, self.tau, self.dx, self.dt)
+        k["p2g"](s, self.x, self.v, self.Cm, self.tau, self.mass, self.grid_v, self.grid_m,
+                 self.lo, self.gmax, self.dx)
         k["grid_op"](self.grid_v, self.grid_m, self.grid_vo, self.gravity, self.lo, self.dx, self.dt,
                      p.boundary_cells, self.ground, p.ground_height, p.friction)
 
@@ -107,8 +109,12 @@ class MPMEngine:
             self.k["check"](s + 1, step, self.x, self.v, self.lo, self.dx, self.gshape,
                             self.params.max_speed, self.status)
 
-    def _raise_if_bad(self, frame: int) -> None:
+    def _raise_if_bad(self, frame: int, state: State) -> None:
         code, step, p = (int(a) for a in self.status.to_numpy())
+        bad = ~(np.isfinite(state[0]).all(1) & np.isfinite(state[1]).all(1))
+        if bad.any():  # host-side too: taichi's fast math may fold the in-kernel NaN test away
+            code |= K.ERR_NAN
+            step, p = min(step, (frame + 1) * self.S - 1), max(p, int(np.flatnonzero(bad)[-1]))
         if code == 0:
             return
         why = []
@@ -134,9 +140,9 @@ class MPMEngine:
             self._set_ctrl_v(ctrl_vel, f)
             for s in range(self.S):
                 self._substep(s, f * self.S + s, check)
-            if check:
-                self._raise_if_bad(f)
             state = self._get(self.S)
+            if check:
+                self._raise_if_bad(f, state)
             out.append(state)
             self.k["put_slot"](0, self.x, self.v, self.Cm, self.F, self.bx, self.bv, self.bC, self.bF)
         return out  # type: ignore[return-value]
@@ -162,15 +168,16 @@ class MPMEngine:
                 a.grad.fill(0)
             self._put(self.S, tuple(adj), grad=True)  # type: ignore[arg-type]
             for s in reversed(range(self.S)):
-                for a in (self.grid_v, self.grid_m, self.grid_vo):
+                for a in (self.grid_v, self.grid_m, self.grid_vo, self.tau):
                     a.grad.fill(0)
                 self._grid(s)
                 self.k["g2p"].grad(*self._g2p_args(s))
                 p = self.params
                 self.k["grid_op"].grad(self.grid_v, self.grid_m, self.grid_vo, self.gravity, self.lo, self.dx,
                                        self.dt, p.boundary_cells, self.ground, p.ground_height, p.friction)
-                self.k["p2g"].grad(s, self.x, self.v, self.Cm, self.F, self.E, self.nu, self.vol, self.mass,
-                                   self.grid_v, self.grid_m, self.lo, self.gmax, self.dx, self.dt)
+                self.k["p2g"].grad(s, self.x, self.v, self.Cm, self.tau, self.mass, self.grid_v, self.grid_m,
+                                   self.lo, self.gmax, self.dx)
+                self.k["stress"].grad(s, self.Cm, self.F, self.E, self.nu, self.vol, self.tau, self.dx, self.dt)
             adj = list(self._get(0, grad=True))
             adj[0] = adj[0] + gx[f]
             adj[1] = adj[1] + gv[f]

@@ -1,6 +1,6 @@
 """Interior filling of a closed triangle mesh with simulation particles (PhysInteract §3.5).
 
-Voxel-based: particles sit at the centres of a regular lattice of pitch ``spacing`` (optionally
+Voxel-based: particles sit at the voxel centres of a regular grid of pitch ``spacing`` (optionally
 jittered inside their voxel) and are kept where the mesh's winding number is non-zero. The
 winding number of every lattice point is computed at once by casting one +z ray per lattice
 column: each triangle adds sign(n_z) to the points of the columns it covers that lie below its
@@ -69,12 +69,12 @@ def _column_winding(tri: np.ndarray, x0: np.ndarray, h: float, dims: np.ndarray)
 
 
 def points_in_mesh_lattice(vertices: np.ndarray, faces: np.ndarray, spacing: float) -> np.ndarray:
-    """Lattice points (pitch ``spacing``, centred on the mesh bounds) inside the mesh, (M,3)."""
+    """Voxel centres (pitch ``spacing``, voxels from the mesh's lower bound) inside the mesh, (M,3)."""
     v = np.asarray(vertices, np.float64)
     tri = v[np.asarray(faces, np.int64)]
     lo, hi = v.min(0), v.max(0)
-    dims = np.floor((hi - lo) / spacing).astype(np.int64) + 1
-    x0 = 0.5 * (lo + hi) - 0.5 * (dims - 1) * spacing
+    dims = np.maximum(np.ceil((hi - lo) / spacing - 1e-9), 1).astype(np.int64)
+    x0 = lo + 0.5 * spacing
     wind = _column_winding(tri, x0, spacing, dims)
     idx = np.argwhere(wind != 0)
     return x0 + idx * spacing

@@ -21,7 +21,7 @@ from typing import Any
 
 from physics.mpm.runtime import ensure_taichi
 
-NEWTON_ITERS = 8
+NEWTON_ITERS = 5
 GROUND_CODE = {"none": 0, "sticky": 1, "slip": 2, "separate": 3}
 ERR_NAN, ERR_SPEED, ERR_DOMAIN = 1, 2, 4
 
@@ -70,18 +70,21 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
         return base, fx, w0, w1, w2
 
     @ti.kernel
-    def p2g(s: ti.i32, x: nd, v: nd, C: nd, F: nd, E: nd, nu: nd, vol: nd, mass: nd,
-            grid_v: nd, grid_m: nd, lo: vec3, gmax: ivec3, dx: real, dt: real):
+    def stress(s: ti.i32, C: nd, F: nd, E: nd, nu: nd, vol: nd, tau: nd, dx: real, dt: real):
+        for p in range(F.shape[1]):
+            newF = (ti.Matrix.identity(real, 3) + dt * C[s, p]) @ F[s, p]  # F update (MLS-MPM)
+            F[s + 1, p] = newF
+            tau[p] = (-dt * vol[p] * 4.0 / (dx * dx)) * kirchhoff(newF, E[p], nu[p])
+
+    @ti.kernel
+    def p2g(s: ti.i32, x: nd, v: nd, C: nd, tau: nd, mass: nd, grid_v: nd, grid_m: nd,
+            lo: vec3, gmax: ivec3, dx: real):
         ti.loop_config(serialize=serial)
         for p in range(x.shape[1]):
             inv_dx = 1.0 / dx
             base, fx, w0, w1, w2 = stencil(x[s, p], lo, inv_dx, gmax)
             w = [w0, w1, w2]
-            Cp = C[s, p]
-            newF = (ti.Matrix.identity(real, 3) + dt * Cp) @ F[s, p]
-            F[s + 1, p] = newF
-            stress = (-dt * vol[p] * 4.0 * inv_dx * inv_dx) * kirchhoff(newF, E[p], nu[p])
-            affine = stress + mass[p] * Cp
+            affine = tau[p] + mass[p] * C[s, p]
             mv = mass[p] * v[s, p]
             for i, j, k in ti.static(ti.ndrange(3, 3, 3)):
                 dpos = (ti.Vector([i, j, k], real) - fx) * dx
@@ -152,7 +155,7 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
         for p in range(x.shape[1]):
             code = 0
             xp, vp = x[s, p], v[s, p]
-            a = ti.max(xp.norm_sqr(), vp.norm_sqr())
+            a = xp.norm_sqr() + vp.norm_sqr()  # NaN-propagating (ti.max drops NaN)
             if a != a or a > 1e30:
                 code |= ERR_NAN
             elif vp.norm_sqr() > max_speed * max_speed:
@@ -195,7 +198,7 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
             U, S = ti.polar_decompose(F[p])
             R[p] = U
 
-    ks = dict(real=real, vec3=vec3, ivec3=ivec3, p2g=p2g, grid_op=grid_op, g2p=g2p, check=check,
+    ks = dict(real=real, vec3=vec3, ivec3=ivec3, stress=stress, p2g=p2g, grid_op=grid_op, g2p=g2p, check=check,
               put_slot=put_slot, get_slot=get_slot, eval_stress=eval_stress, eval_polar_svd=eval_polar_svd)
     _CACHE[key] = ks
     return ks

@@ -118,7 +118,7 @@ def validate(params: MPMParams, x0: np.ndarray) -> None:
         raise ValueError("E and density must be positive")
     if params.ground not in ("sticky", "slip", "separate", "none"):
         raise ValueError(f"unknown ground collider {params.ground!r}")
-    if params.ground != "none" and params.ground_height < lo[2] + params.boundary_cells * dx:
+    if params.ground != "none" and params.ground_height < lo[2] + params.boundary_cells * dx - 1e-9 * dx:
         raise ValueError(f"ground_height {params.ground_height} lies in the wall layer "
                          f"(needs >= {lo[2] + params.boundary_cells * dx:.4g}); lower domain_lo")
     g = (x0 - lo) / dx

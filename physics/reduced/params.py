@@ -58,7 +58,7 @@ class ReducedParams:
 class ReducedResult:
     """Output of ``simulate_reduced``; tensors keep the autograd graph when inputs require grad.
 
-    T = n_frames + 1 (frame 0 is the initial state), P query points, H handles (constant one first).
+    T = n_frames (frame 0 is the initial state, as in spring_mass), P query points, H handles (constant one first).
     """
 
     positions: Any  # (T, P, 3) torch tensor, world positions of the query points

@@ -36,7 +36,8 @@ def simulate_reduced(
     E: torch.Tensor | float | None = None, nu: torch.Tensor | float | None = None,
     adjoint: bool = True,
 ) -> ReducedResult:
-    """Roll out ``n_frames`` frames of ``params.substeps`` implicit-Euler steps each.
+    """Roll out ``n_frames`` frames in all (frame 0 = the initial state, as physics.spring_mass.simulate),
+    ``params.substeps`` implicit-Euler steps between consecutive frames.
 
     Args:
         model: ``SkinningMLP`` (its dtype, float64 by default after training, sets the precision).
@@ -79,7 +80,7 @@ def simulate_reduced(
     xs.append(x_q)
     Fs.append(F_q)
     step = 0
-    for _frame in range(int(n_frames)):
+    for _frame in range(int(n_frames) - 1):
         for _ in range(p.substeps):
             with torch.set_grad_enabled(track):
                 ctx = make_context(ops if track else ops_d, z, zdot, p)

@@ -151,23 +151,23 @@ def test_registered_with_declared_inputs():
 
 # ----------------------------------------------------------------------------- end to end (slow)
 
-PROFILE = """
-name: pt-test
-description: PhysTwin test (3 views incl. 1 held out, contact mid-observation, sideways motion).
-seed: 11
-n_samples: 1
-assets: {pack: procedural, variants_per_shape: 1, shapes: [sphere], object_size_m: 1.0}
-splits: {train: 0.0, val: 0.0, test: 1.0}
-scenario: {kind: freefall, n_frames: 18, fps: 24, observed_fraction: 0.67, drop_height_m: [0.1, 0.14],
-           initial_speed_mps: [0.6, 0.8], random_orientation: true}
-physics:
-  model: spring_mass
-  spring_mass: {n_anchors: 40, knn: 8, substeps: 0, log10_stiffness: [2.2, 2.6], damping: [0.3, 0.6],
-                friction: [0.2, 0.8], restitution: [0.2, 0.5], mass_kg: 1.0, binding_k: 6}
-render: {renderer: splat, width: 48, height: 48, n_views: 3, held_out_views: 1, fov_deg: 40,
-         camera_distance_m: 2.8, camera_elevation_deg: 15, look_at_height_m: 0.55, background: [1.0, 1.0, 1.0],
-         n_surface_points: 400, gaussian_scale_factor: 0.9, preview: false}
-"""
+def _profile_yaml() -> str:
+    """The tiny profile, overridden: 1 sphere, 3 views (1 held out), contact mid-observation, sideways motion."""
+    import yaml
+
+    from bench.config import resolve_profile_path
+
+    d = yaml.safe_load(resolve_profile_path("tiny").read_text())
+    d.update(name="pt-test", seed=11, n_samples=1, splits={"train": 0.0, "val": 0.0, "test": 1.0})
+    d["assets"].update(variants_per_shape=1, shapes=["sphere"])
+    d["scenario"].update(n_frames=18, fps=24, observed_fraction=0.67, drop_height_m=[0.1, 0.14],
+                         initial_speed_mps=[0.6, 0.8])
+    d["physics"]["spring_mass"].update(n_anchors=40, knn=8, log10_stiffness=[2.2, 2.6], damping=[0.3, 0.6],
+                                       friction=[0.2, 0.8], restitution=[0.2, 0.5], mass_kg=1.0)
+    d["render"].update(width=48, height=48, n_views=3, held_out_views=1, camera_distance_m=2.8,
+                       look_at_height_m=0.55, n_surface_points=400, preview=False)
+    return yaml.safe_dump(d)
+
 
 LIGHT = {"n_nodes": 60, "cma_generations": 4, "cma_popsize": 6, "adam_iterations": 2, "appearance_iterations": 20,
          "n_gaussians": 600, "n_tracks": 200, "n_obs_points": 250, "max_substeps": 800}
@@ -180,7 +180,7 @@ def e2e(tmp_path_factory):
     from metrics.evaluate import evaluate_run
 
     root = tmp_path_factory.mktemp("phystwin")
-    (root / "p.yaml").write_text(PROFILE)
+    (root / "p.yaml").write_text(_profile_yaml())
     data = root / "data"
     assert bench(["gen", "--profile", str(root / "p.yaml"), "--out", str(data)]) == 0
     runs = {}

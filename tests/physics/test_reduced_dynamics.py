@@ -44,7 +44,8 @@ def test_free_fall_matches_implicit_euler_recurrence(scene):
     n = 25
     out = simulate_reduced(model, Xc, Vc, pts, p, n_frames=n)
     com = out.positions.mean(1).numpy()
-    k = np.arange(n + 1)
+    k = np.arange(n)
+    assert com.shape[0] == n  # n_frames counts frame 0, as in spring_mass.simulate
     g = -9.81
     # implicit Euler: v_{k+1} = v_k + dt g, x_{k+1} = x_k + dt v_{k+1}  =>  x_k - x_0 = g dt^2 k (k+1) / 2
     np.testing.assert_allclose(com[:, 2] - com[0, 2], g * p.dt ** 2 * k * (k + 1) / 2, atol=1e-10)

@@ -1,0 +1,126 @@
+"""Build one sample's scene: asset, pose, scenario (free fall or interaction), GT physics rollout.
+
+The object is posed with a seeded rotation (free fall) or resting on the ground (interaction), the
+GT model (spring-mass or reduced-order LBS; `mixed` picks one per sample) is simulated, and the
+surface material points and mesh vertices follow. Interaction samples also simulate a held-out
+interaction from the same initial state for the transfer track.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bench.config import DatasetProfile
+from datagen.interaction import held_out_kind, plan_interaction
+from datagen.physics_sampling import (random_rotation, random_unit_vector, sample_reduced_params,
+                                      sample_spring_mass_params)
+
+
+@dataclass
+class Scene:
+    """Everything the writer needs: GT trajectories, appearance and the recorded parameters."""
+
+    particles: np.ndarray  # (T, N, 3) float32
+    points: np.ndarray  # (T, M, 3) float32 surface material points
+    colors: np.ndarray  # (M, 3) float32
+    gaussian_scale: float
+    mesh: Any  # AssetMesh in the object frame (scaled to object_size_m)
+    mesh_vertices: np.ndarray  # (T, V, 3) float32 world positions of the mesh vertices
+    scenario: dict[str, Any] = field(default_factory=dict)
+    physics: dict[str, Any] = field(default_factory=dict)
+    binding: dict[str, Any] | None = None
+    gt_arrays: dict[str, np.ndarray] = field(default_factory=dict)  # extra gt/*.npz content
+    controls: np.ndarray | None = None  # (T, C, 3)
+    transfer: dict[str, Any] | None = None  # held-out interaction: controls, particles, points, mesh_vertices, scenario
+
+
+def load_scaled_mesh(object_id: str, assets: Any) -> Any:
+    """Load the asset (any source), check it can be filled, and scale it to ``object_size_m``."""
+    from datagen.assets import check_mesh, normalize
+    from datagen.assets.sources import load_asset
+
+    mesh = load_asset(object_id, assets)
+    check_mesh(mesh, max_faces=assets.max_faces)
+    return normalize(mesh, assets.object_size_m) if assets.object_size_m != 1.0 else mesh
+
+
+def asset_record(mesh: Any) -> dict[str, Any]:
+    """What sample.json records about the asset: source, licence, file hash, size, normalization."""
+    return {"object_id": mesh.object_id, "category": mesh.category, "source": mesh.source, "license": mesh.license,
+            "source_sha256": mesh.meta.get("source_sha256"), "n_vertices": int(mesh.vertices.shape[0]),
+            "n_faces": int(mesh.faces.shape[0]), "normalization": {"scale": mesh.meta.get("scale"),
+                                                                 "offset": mesh.meta.get("offset")}}
+
+
+def _choose_model(profile: DatasetProfile, rng: np.random.Generator) -> str:
+    ph = profile.physics
+    return str(rng.choice(ph.mixed_models)) if ph.model == "mixed" else ph.model
+
+
+def _simulate(model: str, profile: DatasetProfile, gt: dict[str, Any], body: dict[str, np.ndarray], v0: np.ndarray,
+              queries: list[np.ndarray], controls: np.ndarray | None, seed: int) -> Any:
+    from datagen.simulators import reduced_rollout, spring_mass_rollout
+
+    sc, ph = profile.scenario, profile.physics
+    if model == "spring_mass":
+        return spring_mass_rollout(ph.spring_mass, gt, body["anchors"], v0, queries, sc.n_frames, sc.fps, controls,
+                                   sc.interaction if controls is not None else None)
+    return reduced_rollout(ph.reduced, gt, body["volume"], body["total_volume"], v0, queries, sc.n_frames, sc.fps, seed)
+
+
+def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generator) -> Scene:
+    """Sample and simulate one sample; raises physics.errors.SimulationDiverged on blow-up."""
+    from scipy.spatial import cKDTree
+
+    from datagen.assets import sample_surface_even, sample_volume, volume
+
+    sc, ph, rc = profile.scenario, profile.physics, profile.render
+    model = _choose_model(profile, rng)
+    mesh = load_scaled_mesh(object_id, profile.assets)
+    n_vol = ph.spring_mass.n_anchors if model == "spring_mass" else ph.reduced.n_volume_samples
+    vol_obj = sample_volume(mesh, n_vol, rng)
+    surf_obj, normals_obj, colors, _f, _b = sample_surface_even(mesh, rc.n_surface_points, rng)
+
+    interaction = sc.kind == "interaction"
+    rot = random_rotation(rng) if (sc.random_orientation and not interaction) else np.eye(3)
+    allp = np.concatenate([vol_obj, surf_obj, mesh.vertices]) @ rot.T
+    height = 0.0 if interaction else float(rng.uniform(*sc.drop_height_m))
+    offset = np.array([0.0, 0.0, height - allp[:, 2].min()]) - np.array([*allp[:, :2].mean(0), 0.0])
+    pose = lambda x: (x @ rot.T + offset).astype(np.float32)  # noqa: E731
+    body = {"anchors": pose(vol_obj), "volume": pose(vol_obj).astype(np.float64), "total_volume": volume(mesh)}
+    surf0, verts0 = pose(surf_obj), pose(mesh.vertices)
+    normals0 = (normals_obj @ rot.T).astype(np.float32)
+    speed = 0.0 if interaction else float(rng.uniform(*sc.initial_speed_mps))
+    v0 = (speed * random_unit_vector(rng)).astype(np.float32)
+    gt = sample_spring_mass_params(ph.spring_mass, rng) if model == "spring_mass" else sample_reduced_params(ph.reduced, rng)
+    seed = int(rng.integers(2**31))
+
+    scenario: dict[str, Any] = {"kind": sc.kind, "drop_height_m": height, "initial_rotation": rot.tolist(),
+                                "initial_velocity": v0.tolist(), "initial_speed_mps": speed}
+    controls = transfer_plan = None
+    if interaction:
+        ic = sc.interaction
+        kind = str(rng.choice(ic.kinds))
+        plan = plan_interaction(kind, surf0, normals0, sc.n_frames, float(rng.uniform(*ic.displacement_m)), rng)
+        controls = plan["controls"]
+        scenario["interaction"] = {k: v for k, v in plan.items() if k != "controls"}
+        if ic.transfer:
+            tkind = held_out_kind(kind, list(ic.kinds), rng)
+            transfer_plan = plan_interaction(tkind, surf0, normals0, sc.n_frames, float(rng.uniform(*ic.displacement_m)), rng)
+            scenario["transfer"] = {k: v for k, v in transfer_plan.items() if k != "controls"}
+
+    roll = _simulate(model, profile, gt, body, v0, [surf0, verts0], controls, seed)
+    transfer = None
+    if transfer_plan is not None:
+        troll = _simulate(model, profile, gt, body, v0, [surf0, verts0], transfer_plan["controls"], seed)
+        transfer = {"controls": transfer_plan["controls"], "particles": troll.particles, "points": troll.queries[0],
+                    "mesh_vertices": troll.queries[1], "scenario": scenario["transfer"]}
+    spacing = float(np.mean(cKDTree(surf0).query(surf0, k=2)[0][:, 1]))
+    return Scene(
+        particles=roll.particles, points=roll.queries[0], colors=np.asarray(colors, np.float32),
+        gaussian_scale=rc.gaussian_scale_factor * spacing, mesh=mesh, mesh_vertices=roll.queries[1],
+        scenario=scenario, physics={"model": model, "params": gt, **roll.record}, binding=roll.binding,
+        gt_arrays=roll.extra, controls=controls, transfer=transfer,
+    )

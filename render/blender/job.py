@@ -1,0 +1,144 @@
+"""Parent side of the Blender renderer: write a job, run the worker process, read the frames back.
+
+Imports no bpy: the worker (:mod:`render.blender.worker`) runs in its own process per sample
+(memory is returned to the OS when it exits), with a time limit, and its output is kept as a log.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+JOB_DIR = ".blender-job"
+
+
+class BlenderRenderError(RuntimeError):
+    """The worker failed or ran out of time; ``reason`` is a short code (timeout, worker_failed)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class BlenderSettings:
+    engine: str = "cycles"  # cycles | workbench
+    samples: int = 16
+    denoise: bool = True
+    ground_plane: bool = True
+    ground_height: float = 0.0
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    device: str = "auto"  # auto (OptiX / CUDA when present, else CPU) | cpu
+    timeout_s: float = 600.0
+    seed: int = 0
+
+    @classmethod
+    def from_render_config(cls, rc: Any, ground_height: float = 0.0) -> "BlenderSettings":
+        return cls(engine=rc.blender_engine, samples=rc.samples, denoise=rc.denoise, ground_plane=rc.ground_plane,
+                   ground_height=ground_height, background=tuple(rc.background), device=rc.blender_device,
+                   timeout_s=rc.timeout_s)
+
+
+def write_job(job_dir: Path, faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], settings: BlenderSettings,
+              uv: np.ndarray | None = None, texture: np.ndarray | None = None,
+              vertex_colors: np.ndarray | None = None, base_color: Sequence[float] = (0.6, 0.6, 0.6)) -> Path:
+    """``job.json`` + ``mesh.npz`` in ``job_dir``; returns the job.json path."""
+    job_dir.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, np.ndarray] = {"faces": np.asarray(faces, np.int32),
+                                     "vertices": np.asarray(vertices, np.float32)}
+    if uv is not None and texture is not None:
+        arrays["uv"], arrays["texture"] = np.asarray(uv, np.float32), np.asarray(texture, np.uint8)
+    elif vertex_colors is not None:
+        arrays["vertex_colors"] = np.asarray(vertex_colors, np.float32)
+    np.savez(job_dir / "mesh.npz", **arrays)
+    job = {
+        "mesh_file": "mesh.npz",
+        "out_dir": str(job_dir / "out"),
+        "cameras": [{"name": c.name, "width": c.width, "height": c.height, "K": np.asarray(c.K).tolist(),
+                     "c2w": np.asarray(c.c2w).tolist()} for c in cameras],
+        "engine": settings.engine, "samples": settings.samples, "denoise": settings.denoise,
+        "ground_plane": settings.ground_plane, "ground_height": settings.ground_height,
+        "background": list(settings.background), "device": settings.device, "seed": settings.seed,
+        "base_color": [float(c) for c in base_color],
+    }
+    path = job_dir / "job.json"
+    path.write_text(json.dumps(job))
+    return path
+
+
+def run_worker(job_path: Path, log_path: Path, timeout_s: float) -> dict[str, Any]:
+    """Run the worker in a fresh Python process; its stdout+stderr go to ``log_path``."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    cmd = [sys.executable, "-m", "render.blender.worker", str(job_path)]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    with open(log_path, "w") as log:
+        log.write(f"$ {' '.join(cmd)}\n")
+        log.flush()
+        try:
+            proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO_ROOT),
+                                  timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            log.write(f"\n[parent] killed after {timeout_s:g} s\n")
+            raise BlenderRenderError("timeout", f"Blender worker exceeded its time limit of {timeout_s:g} s "
+                                                f"(render.timeout_s; log: {log_path})") from None
+        log.write(f"\n[parent] exit status {proc.returncode} after {time.perf_counter() - t0:.2f} s\n")
+    result_file = Path(json.loads(job_path.read_text())["out_dir"]) / "result.json"
+    if proc.returncode != 0 or not result_file.exists():
+        lines = [ln.strip() for ln in log_path.read_text(errors="replace").splitlines()
+                 if ln.strip() and not ln.startswith("[parent]")]
+        errors = [ln for ln in lines if "Error" in ln or "error" in ln] or lines
+        tail = " | ".join(errors[-2:])[:300]
+        raise BlenderRenderError("worker_failed", f"Blender worker exited with status {proc.returncode}: {tail}")
+    return json.loads(result_file.read_text())
+
+
+def read_frames(out_dir: Path, cameras: Sequence[Any]) -> dict[str, dict[str, np.ndarray]]:
+    """``{view: {"rgb", "alpha", "depth"[, "normal"]}}`` float32 arrays written by the worker."""
+    out = {}
+    for c in cameras:
+        with np.load(out_dir / f"{c.name}.npz") as z:
+            out[c.name] = {k: np.ascontiguousarray(z[k], dtype=np.float32) for k in z.files}
+    return out
+
+
+def render_mesh_frames(faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], settings: BlenderSettings,
+                       work_dir: Path, log_path: Path, uv: np.ndarray | None = None,
+                       texture: np.ndarray | None = None, vertex_colors: np.ndarray | None = None,
+                       base_color: Sequence[float] = (0.6, 0.6, 0.6), keep_job: bool = False,
+                       ) -> dict[str, dict[str, np.ndarray]]:
+    """Render a mesh whose world-space ``vertices`` (T, V, 3) move per frame into every camera.
+
+    The job files live in ``work_dir/.blender-job`` and are deleted afterwards (unless ``keep_job``).
+    """
+    job_dir = Path(work_dir) / JOB_DIR
+    try:
+        job = write_job(job_dir, faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color)
+        run_worker(job, Path(log_path), settings.timeout_s)
+        return read_frames(job_dir / "out", cameras)
+    finally:
+        if not keep_job:
+            shutil.rmtree(job_dir, ignore_errors=True)
+
+
+def render_scene_blender(rc: Any, scene: Any, cameras: Sequence[Any], sample_dir: Path) -> dict[str, dict[str, np.ndarray]]:
+    """Render a FreefallScene (``mesh`` + per-frame ``mesh_vertices``) with the profile's settings.
+
+    The worker log is kept as ``sample_dir/blender.log``.
+    """
+    if scene.mesh_vertices is None:
+        raise ValueError("the Blender renderer needs scene.mesh_vertices (per-frame mesh vertex positions)")
+    m = scene.mesh
+    return render_mesh_frames(m.faces, scene.mesh_vertices, cameras, BlenderSettings.from_render_config(rc),
+                              Path(sample_dir), Path(sample_dir) / "blender.log", uv=m.uv, texture=m.texture,
+                              vertex_colors=m.vertex_colors, base_color=m.meta.get("base_color", (0.6, 0.6, 0.6)))

@@ -1,0 +1,145 @@
+"""Blender worker: ``python -m render.blender.worker JOB.json`` (one process per sample).
+
+Reads the job written by :mod:`render.blender.job` (``job.json`` + ``mesh.npz``), builds the scene
+once, and for every frame moves the vertices and renders every camera to a multilayer EXR, which it
+reads back (:mod:`render.blender.exr`) and converts to our conventions (docs/CONVENTIONS.md):
+
+* ``rgb``: Blender's premultiplied film (object + ground) composited over the background colour in
+  linear light, then sRGB-encoded (the Standard view transform) — float32 (T, H, W, 3) in [0, 1];
+* ``alpha``: object coverage only (Cycles AOV ``mask``; Workbench: an object-only second pass);
+* ``depth``: camera z-depth in metres (Cycles: AOV ``zobj`` / ``mask``, the coverage-normalised mean
+  over the pixel's samples), 0 where alpha < 0.5;
+* ``normal``: world-space unit normals of the object (Cycles only), 0 where alpha < 0.5.
+
+Writes ``<out_dir>/<view>.npz`` per camera and ``<out_dir>/result.json`` last (its presence = success).
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    c = np.clip(c, 0.0, 1.0)
+    return np.where(c <= 0.0031308, 12.92 * c, 1.055 * np.power(c, 1.0 / 2.4) - 0.055)
+
+
+def _render_exr(path: Path) -> dict[str, np.ndarray]:
+    import bpy
+
+    from render.blender.exr import read_exr
+
+    bpy.context.scene.render.filepath = str(path)
+    bpy.ops.render.render(write_still=True)
+    chans = read_exr(path)
+    path.unlink()
+    layer = bpy.context.scene.view_layers[0].name
+    return {k.removeprefix(layer + "."): v for k, v in chans.items()}
+
+
+def _combined(ch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    rgb = np.stack([ch["Combined.R"], ch["Combined.G"], ch["Combined.B"]], axis=-1)
+    return rgb, ch["Combined.A"]
+
+
+def _frame_cycles(ch: dict[str, np.ndarray], bg_lin: np.ndarray) -> dict[str, np.ndarray]:
+    rgb, a_film = _combined(ch)
+    mask = ch["mask.X"] if "mask.X" in ch else ch["mask.V"]
+    alpha = np.clip(mask, 0.0, 1.0)
+    fg = alpha >= 0.5
+    safe = np.maximum(mask, 1e-6)
+    zkey = "zobj.X" if "zobj.X" in ch else "zobj.V"
+    depth = np.where(fg, ch[zkey] / safe, 0.0)
+    n = np.stack([ch[f"nobj.{c}"] for c in "RGB"], axis=-1) / safe[..., None]
+    n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
+    return {"rgb": linear_to_srgb(rgb + (1.0 - a_film[..., None]) * bg_lin), "alpha": alpha,
+            "depth": depth, "normal": np.where(fg[..., None], n, 0.0)}
+
+
+def _frame_workbench(full: dict[str, np.ndarray], obj: dict[str, np.ndarray], bg_lin: np.ndarray) -> dict[str, np.ndarray]:
+    rgb, a_film = _combined(full)
+    a = obj["Combined.A"]
+    alpha = np.clip(np.where(a > 0.995, 1.0, a), 0.0, 1.0)  # Workbench's AA accumulation tops out at ~0.998
+    z = obj["Depth.Z"]
+    depth = np.where((alpha >= 0.5) & (z < 1e9), z, 0.0)
+    return {"rgb": linear_to_srgb(rgb + (1.0 - a_film[..., None]) * bg_lin), "alpha": alpha, "depth": depth}
+
+
+def run_job(job_path: Path) -> dict[str, Any]:
+    """Render the job; returns the result record (also written to ``result.json``)."""
+    from render.blender import scene as S
+
+    t0 = time.perf_counter()
+    job = json.loads(job_path.read_text())
+    out_dir = Path(job["out_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = np.load(job_path.parent / job["mesh_file"])
+    verts = data["vertices"]  # (T, V, 3)
+    opt = lambda k: data[k] if k in data.files else None  # noqa: E731
+    engine = job["engine"]
+    bg = np.asarray(job["background"], np.float64)
+    bg_lin = S.srgb_to_linear(bg).astype(np.float32)
+
+    scene = S.reset_scene()
+    device = S.configure_render(scene, engine, job["samples"], job["denoise"], job["device"], job.get("seed", 0))
+    me = S.build_object(scene, data["faces"], verts[0], opt("uv"), opt("texture"), opt("vertex_colors"),
+                        np.asarray(job["base_color"], np.float64))
+    ground = S.build_ground(scene, job["ground_height"]) if job["ground_plane"] else None
+    S.build_lighting(scene, bg)
+    cams = [(c, *S.build_camera(scene, c["name"], np.asarray(c["K"]), np.asarray(c["c2w"]), c["width"], c["height"]))
+            for c in job["cameras"]]
+    t_build = time.perf_counter() - t0
+    print(f"[worker] engine={engine} device={device} samples={job['samples']} denoise={job['denoise']} "
+          f"ground={job['ground_plane']} frames={len(verts)} cameras={len(cams)} vertices={verts.shape[1]}", flush=True)
+
+    frames: dict[str, list[dict[str, np.ndarray]]] = {c["name"]: [] for c, _, _ in cams}
+    exr = out_dir / "frame.exr"
+    for t in range(len(verts)):
+        if t > 0:
+            S.set_vertices(me, verts[t])
+        for c, ob, params in cams:
+            S.activate_camera(scene, ob, c["width"], c["height"], params)
+            if engine == "cycles":
+                fr = _frame_cycles(_render_exr(exr), bg_lin)
+            else:
+                full = _render_exr(exr)
+                if ground is not None:
+                    ground.hide_render = True
+                    obj = _render_exr(exr)
+                    ground.hide_render = False
+                else:
+                    obj = full
+                fr = _frame_workbench(full, obj, bg_lin)
+            frames[c["name"]].append(fr)
+        print(f"[worker] frame {t} done", flush=True)
+    for name, frs in frames.items():
+        arrays = {k: np.stack([f[k] for f in frs]).astype(np.float32) for k in frs[0]}
+        np.savez(out_dir / f"{name}.npz", **arrays)
+    result = {"ok": True, "engine": engine, "device": device, "blender": _blender_version(),
+              "build_s": t_build, "total_s": time.perf_counter() - t0}
+    (out_dir / "result.json").write_text(json.dumps(result))
+    return result
+
+
+def _blender_version() -> str:
+    import bpy
+
+    return bpy.app.version_string
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m render.blender.worker JOB.json", file=sys.stderr)
+        return 2
+    run_job(Path(args[0]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
