@@ -53,16 +53,25 @@ class AssetConfig(_Strict):
     object_size_m: float = Field(1.0, gt=0.0, le=100.0)
 
 
+class PerSplit(_Strict):
+    """Physics samples drawn per object visit, by the object's split (ReconPhys: 10 train, 2 test)."""
+
+    train: int = Field(1, ge=1, le=1000)
+    val: int = Field(1, ge=1, le=1000)
+    test: int = Field(1, ge=1, le=1000)
+
+
 class SplitConfig(_Strict):
     """Fractions of *objects* per split; assignment is by a hash of the object id."""
 
     train: float = Field(0.7, ge=0.0, le=1.0)
     val: float = Field(0.1, ge=0.0, le=1.0)
     test: float = Field(0.2, ge=0.0, le=1.0)
+    samples_per_object: PerSplit = PerSplit()
 
     @model_validator(mode="after")
     def _sum_to_one(self) -> "SplitConfig":
-        s = self.train + self.val + self.test
+        s = self.train + self.val + self.test  # samples_per_object is not a fraction
         if abs(s - 1.0) > 1e-6:
             raise ValueError(f"split fractions must sum to 1 (got {s:g})")
         return self

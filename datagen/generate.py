@@ -27,21 +27,29 @@ def object_ids(profile: DatasetProfile) -> list[str]:
 
 
 def plan_samples(profile: DatasetProfile) -> list[dict[str, Any]]:
-    """The deterministic plan: sample id, index, seed, object id, category and split per sample."""
+    """The deterministic plan: sample id, index, seed, object id, category and split per sample.
+
+    Objects are visited in a seeded order; each visit yields ``splits.samples_per_object[split]``
+    consecutive samples (different physics, same object); the cycle repeats until ``n_samples``.
+    Sample ``i`` depends only on (profile, i), so a larger ``--n`` only appends.
+    """
     ids = object_ids(profile)
     order = np.random.default_rng(stable_seed(profile.seed, "objects")).permutation(len(ids))
     s = profile.splits
-    plan = []
-    for i in range(profile.n_samples):
-        oid = ids[order[i % len(ids)]]
-        plan.append({
-            "sample_id": f"s{i:05d}",
-            "index": i,
-            "seed": stable_seed(profile.seed, "sample", i),
-            "object_id": oid,
-            "category": oid.split("/")[1] if oid.startswith("proc/") else "",
-            "split": split_of(oid, s.train, s.val, s.test),
-        })
+    per = s.samples_per_object.model_dump()
+    plan: list[dict[str, Any]] = []
+    visit = 0
+    while len(plan) < profile.n_samples:
+        oid = ids[order[visit % len(ids)]]
+        split = split_of(oid, s.train, s.val, s.test)
+        for rep in range(per[split]):
+            i = len(plan)
+            if i >= profile.n_samples:
+                break
+            plan.append({"sample_id": f"s{i:05d}", "index": i, "seed": stable_seed(profile.seed, "sample", i),
+                         "object_id": oid, "category": oid.split("/")[1] if oid.startswith("proc/") else "",
+                         "split": split, "physics_draw": rep})
+        visit += 1
     return plan
 
 

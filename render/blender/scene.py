@@ -281,7 +281,8 @@ def build_camera(scene: Any, name: str, K: np.ndarray, c2w_cv: np.ndarray, width
     return ob, p
 
 
-def activate_camera(scene: Any, ob: Any, width: int, height: int, params: dict[str, float]) -> None:
+def activate_camera(scene: Any, ob: Any, width: int, height: int) -> None:
+    """Render through ``ob`` at W x H (square pixels)."""
     r = scene.render
     scene.camera = ob
     r.resolution_x, r.resolution_y = int(width), int(height)

@@ -91,19 +91,19 @@ def run_job(job_path: Path) -> dict[str, Any]:
                         np.asarray(job["base_color"], np.float64))
     ground = S.build_ground(scene, job["ground_height"]) if job["ground_plane"] else None
     S.build_lighting(scene, bg)
-    cams = [(c, *S.build_camera(scene, c["name"], np.asarray(c["K"]), np.asarray(c["c2w"]), c["width"], c["height"]))
+    cams = [(c, S.build_camera(scene, c["name"], np.asarray(c["K"]), np.asarray(c["c2w"]), c["width"], c["height"])[0])
             for c in job["cameras"]]
     t_build = time.perf_counter() - t0
     print(f"[worker] engine={engine} device={device} samples={job['samples']} denoise={job['denoise']} "
           f"ground={job['ground_plane']} frames={len(verts)} cameras={len(cams)} vertices={verts.shape[1]}", flush=True)
 
-    frames: dict[str, list[dict[str, np.ndarray]]] = {c["name"]: [] for c, _, _ in cams}
+    frames: dict[str, list[dict[str, np.ndarray]]] = {c["name"]: [] for c, _ in cams}
     exr = out_dir / "frame.exr"
     for t in range(len(verts)):
         if t > 0:
             S.set_vertices(me, verts[t])
-        for c, ob, params in cams:
-            S.activate_camera(scene, ob, c["width"], c["height"], params)
+        for c, ob in cams:
+            S.activate_camera(scene, ob, c["width"], c["height"])
             if engine == "cycles":
                 fr = _frame_cycles(_render_exr(exr), bg_lin)
             else:
