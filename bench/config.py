@@ -162,11 +162,36 @@ class ReducedConfig(_Strict):
         return self
 
 
+class MPMConfig(_Strict):
+    """GT MLS-MPM with fixed-corotated elasticity (PhysInteract eq. 1); E per particle."""
+
+    n_particles: int = Field(3000, ge=8)
+    n_grid: int = Field(48, ge=8, le=512)
+    domain_half_width_m: float = Field(1.5, gt=0.0)
+    domain_height_m: float = Field(3.0, gt=0.0)
+    log10_youngs_modulus: Range = (4.0, 5.5)
+    poisson_ratio: Range = (0.2, 0.4)
+    density: float = Field(100.0, gt=0.0)
+    friction: Range = (0.2, 0.8)
+    ground: Literal["separate", "sticky", "slip"] = "separate"
+    two_region_probability: float = Field(0.0, ge=0.0, le=1.0)  # E field split in two by a random plane
+    region_log10_ratio: Range = (0.5, 1.0)  # |log10 E_a - log10 E_b| of a two-region field
+
+    @model_validator(mode="after")
+    def _check(self) -> "MPMConfig":
+        for name in ("log10_youngs_modulus", "poisson_ratio", "friction", "region_log10_ratio"):
+            _ordered(getattr(self, name), name)
+        if not (-1.0 < self.poisson_ratio[0] and self.poisson_ratio[1] < 0.5):
+            raise ValueError("poisson_ratio: must lie in (-1, 0.5)")
+        return self
+
+
 class PhysicsConfig(_Strict):
-    model: Literal["spring_mass", "reduced", "mixed"] = "spring_mass"
-    mixed_models: list[Literal["spring_mass", "reduced"]] = ["spring_mass", "reduced"]
+    model: Literal["spring_mass", "reduced", "mpm", "mixed"] = "spring_mass"
+    mixed_models: list[Literal["spring_mass", "reduced", "mpm"]] = ["spring_mass", "reduced", "mpm"]
     spring_mass: SpringMassConfig = SpringMassConfig()
     reduced: ReducedConfig = ReducedConfig()
+    mpm: MPMConfig = MPMConfig()
 
 
 class RenderConfig(_Strict):
@@ -213,8 +238,9 @@ class DatasetProfile(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "DatasetProfile":
-        if self.scenario.kind == "interaction" and self.physics.model != "spring_mass":
-            raise ValueError("physics.model: interaction scenarios need control points: use spring_mass")
+        models = self.physics.mixed_models if self.physics.model == "mixed" else [self.physics.model]
+        if self.scenario.kind == "interaction" and "reduced" in models:
+            raise ValueError("physics.model: interaction scenarios need control points: use spring_mass or mpm")
         return self
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.config import ReducedConfig, SpringMassConfig
+from bench.config import MPMConfig, ReducedConfig, SpringMassConfig
 
 
 def _uniform(rng: np.random.Generator, r: tuple[float, float]) -> float:
@@ -33,6 +33,20 @@ def sample_reduced_params(cfg: ReducedConfig, rng: np.random.Generator) -> dict[
     return {"log10_youngs_modulus": log10_e, "youngs_modulus": float(10.0**log10_e),
             "poisson_ratio": _uniform(rng, cfg.poisson_ratio), "density": float(cfg.density),
             "friction": _uniform(rng, cfg.friction)}
+
+
+def sample_mpm_params(cfg: MPMConfig, rng: np.random.Generator) -> dict[str, Any]:
+    """Draw GT MPM material: log-uniform E (optionally a two-region field), nu, friction."""
+    log10_e = _uniform(rng, cfg.log10_youngs_modulus)
+    two = bool(rng.uniform() < cfg.two_region_probability)
+    out = {"log10_youngs_modulus": log10_e, "youngs_modulus": float(10.0**log10_e),
+           "poisson_ratio": _uniform(rng, cfg.poisson_ratio), "density": float(cfg.density),
+           "friction": _uniform(rng, cfg.friction), "ground": cfg.ground,
+           "E_field": "two_region" if two else "uniform"}
+    if two:
+        out["region_log10_ratio"] = _uniform(rng, cfg.region_log10_ratio)
+        out["region_normal"] = random_unit_vector(rng).tolist()
+    return out
 
 
 def spring_mass_params_from_record(p: dict[str, Any]) -> Any:

@@ -1,7 +1,7 @@
 """Build one sample's scene: asset, pose, scenario (free fall or interaction), GT physics rollout.
 
 The object is posed with a seeded rotation (free fall) or resting on the ground (interaction), the
-GT model (spring-mass or reduced-order LBS; `mixed` picks one per sample) is simulated, and the
+GT model (spring-mass, reduced-order LBS or MLS-MPM; `mixed` picks one per sample) is simulated, and the
 surface material points and mesh vertices follow. Interaction samples also simulate a held-out
 interaction from the same initial state for the transfer track.
 """
@@ -14,7 +14,7 @@ import numpy as np
 
 from bench.config import DatasetProfile
 from datagen.interaction import held_out_kind, plan_interaction
-from datagen.physics_sampling import (random_rotation, random_unit_vector, sample_reduced_params,
+from datagen.physics_sampling import (random_rotation, random_unit_vector, sample_mpm_params, sample_reduced_params,
                                       sample_spring_mass_params)
 
 
@@ -60,13 +60,16 @@ def _choose_model(profile: DatasetProfile, rng: np.random.Generator) -> str:
 
 
 def _simulate(model: str, profile: DatasetProfile, gt: dict[str, Any], body: dict[str, np.ndarray], v0: np.ndarray,
-              queries: list[np.ndarray], controls: np.ndarray | None, seed: int) -> Any:
-    from datagen.simulators import reduced_rollout, spring_mass_rollout
+              queries: list[np.ndarray], controls: np.ndarray | None, seed: int, other_controls: list = ()) -> Any:
+    from datagen.simulators import mpm_rollout, reduced_rollout, spring_mass_rollout
 
     sc, ph = profile.scenario, profile.physics
+    if model == "mpm":
+        return mpm_rollout(ph.mpm, gt, body["mesh_vertices"], body["mesh_faces"], v0, queries, sc.n_frames, sc.fps,
+                           controls, sc.interaction if controls is not None else None)
     if model == "spring_mass":
         return spring_mass_rollout(ph.spring_mass, gt, body["anchors"], v0, queries, sc.n_frames, sc.fps, controls,
-                                   sc.interaction if controls is not None else None)
+                                   sc.interaction if controls is not None else None, other_controls)
     return reduced_rollout(ph.reduced, gt, body["volume"], body["total_volume"], v0, queries, sc.n_frames, sc.fps, seed)
 
 
@@ -79,7 +82,7 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
     sc, ph, rc = profile.scenario, profile.physics, profile.render
     model = _choose_model(profile, rng)
     mesh = load_scaled_mesh(object_id, profile.assets)
-    n_vol = ph.spring_mass.n_anchors if model == "spring_mass" else ph.reduced.n_volume_samples
+    n_vol = {"spring_mass": ph.spring_mass.n_anchors, "reduced": ph.reduced.n_volume_samples, "mpm": 8}[model]
     vol_obj = sample_volume(mesh, n_vol, rng)
     surf_obj, normals_obj, colors, _f, _b = sample_surface_even(mesh, rc.n_surface_points, rng)
 
@@ -89,12 +92,15 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
     height = 0.0 if interaction else float(rng.uniform(*sc.drop_height_m))
     offset = np.array([0.0, 0.0, height - allp[:, 2].min()]) - np.array([*allp[:, :2].mean(0), 0.0])
     pose = lambda x: (x @ rot.T + offset).astype(np.float32)  # noqa: E731
-    body = {"anchors": pose(vol_obj), "volume": pose(vol_obj).astype(np.float64), "total_volume": volume(mesh)}
     surf0, verts0 = pose(surf_obj), pose(mesh.vertices)
+    body = {"anchors": pose(vol_obj), "volume": pose(vol_obj).astype(np.float64), "total_volume": volume(mesh),
+            "mesh_vertices": verts0.astype(np.float64), "mesh_faces": mesh.faces}
     normals0 = (normals_obj @ rot.T).astype(np.float32)
     speed = 0.0 if interaction else float(rng.uniform(*sc.initial_speed_mps))
     v0 = (speed * random_unit_vector(rng)).astype(np.float32)
-    gt = sample_spring_mass_params(ph.spring_mass, rng) if model == "spring_mass" else sample_reduced_params(ph.reduced, rng)
+    sampler = {"spring_mass": lambda: sample_spring_mass_params(ph.spring_mass, rng),
+               "reduced": lambda: sample_reduced_params(ph.reduced, rng), "mpm": lambda: sample_mpm_params(ph.mpm, rng)}
+    gt = sampler[model]()
     seed = int(rng.integers(2**31))
 
     scenario: dict[str, Any] = {"kind": sc.kind, "drop_height_m": height, "initial_rotation": rot.tolist(),
@@ -111,10 +117,11 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
             transfer_plan = plan_interaction(tkind, surf0, normals0, sc.n_frames, float(rng.uniform(*ic.displacement_m)), rng)
             scenario["transfer"] = {k: v for k, v in transfer_plan.items() if k != "controls"}
 
-    roll = _simulate(model, profile, gt, body, v0, [surf0, verts0], controls, seed)
+    tctrl = [transfer_plan["controls"]] if transfer_plan is not None else []
+    roll = _simulate(model, profile, gt, body, v0, [surf0, verts0], controls, seed, tctrl)
     transfer = None
     if transfer_plan is not None:
-        troll = _simulate(model, profile, gt, body, v0, [surf0, verts0], transfer_plan["controls"], seed)
+        troll = _simulate(model, profile, gt, body, v0, [surf0, verts0], transfer_plan["controls"], seed, [controls])
         transfer = {"controls": transfer_plan["controls"], "particles": troll.particles, "points": troll.queries[0],
                     "mesh_vertices": troll.queries[1], "scenario": scenario["transfer"]}
     spacing = float(np.mean(cKDTree(surf0).query(surf0, k=2)[0][:, 1]))

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.config import ReducedConfig, SpringMassConfig
+from bench.config import MPMConfig, ReducedConfig, SpringMassConfig
 from datagen.physics_sampling import spring_mass_params_from_record
 
 
@@ -25,8 +25,12 @@ class GTRollout:
 
 def spring_mass_rollout(cfg: SpringMassConfig, gt: dict[str, Any], anchors0: np.ndarray, v0: np.ndarray,
                         queries0: list[np.ndarray], n_frames: int, fps: float, controls: np.ndarray | None,
-                        control_cfg: Any | None) -> GTRollout:
-    """Simulate the spring-mass GT; queries follow by LBS with IDW weights (Spring-Gaus eq. 15)."""
+                        control_cfg: Any | None, other_controls: list[np.ndarray] = ()) -> GTRollout:
+    """Simulate the spring-mass GT; queries follow by LBS with IDW weights (Spring-Gaus eq. 15).
+
+    ``other_controls`` (e.g. the held-out transfer interaction) only enter the substep count, so
+    every rollout of the sample uses the same dt and a method can reproduce any of them exactly.
+    """
     from physics.binding import apply_binding, idw_binding
     from physics.spring_mass import control_springs, knn_springs, recommend_substeps, simulate
 
@@ -36,8 +40,12 @@ def spring_mass_rollout(cfg: SpringMassConfig, gt: dict[str, Any], anchors0: np.
     cedges = None
     if controls is not None:
         params.control_stiffness = float(control_cfg.control_stiffness)
-        cedges, _ = control_springs(controls[0], anchors0, control_cfg.control_radius_m, control_cfg.control_max_neighbors)
-    substeps = cfg.substeps or recommend_substeps(edges, rest, params, n, fps, control_edges=cedges)
+        springs = [control_springs(c[0], anchors0, control_cfg.control_radius_m, control_cfg.control_max_neighbors)[0]
+                   for c in [controls, *other_controls]]
+        cedges = springs[0]
+        substeps = cfg.substeps or max(recommend_substeps(edges, rest, params, n, fps, control_edges=ce) for ce in springs)
+    else:
+        substeps = cfg.substeps or recommend_substeps(edges, rest, params, n, fps)
     res = simulate(anchors0, np.broadcast_to(v0, anchors0.shape).copy(), edges, rest, params, n_frames=n_frames,
                    fps=fps, substeps=substeps, controls=controls, control_edges=cedges)
     particles = res.positions.astype(np.float32)
@@ -50,7 +58,9 @@ def spring_mass_rollout(cfg: SpringMassConfig, gt: dict[str, Any], anchors0: np.
     extra = {"edges": edges, "rest": rest}
     if cedges is not None:
         record["controls"] = {"n_control_springs": int(cedges.shape[0]), "radius_m": control_cfg.control_radius_m,
-                              "stiffness_n_per_m": control_cfg.control_stiffness}
+                              "max_neighbors": control_cfg.control_max_neighbors,
+                              "stiffness_n_per_m": control_cfg.control_stiffness,
+                              "topology": "each control point to its nearest particles within radius (PhysTwin)"}
         extra["control_edges"] = cedges
     binding = {"kind": "lbs", "k": cfg.binding_k, "power": 2.0, "lbs_neighbors": 8,
                "equation": "IDW weights of Spring-Gaus eq. 15 blending per-anchor rigid (Kabsch) fits, "
@@ -87,3 +97,37 @@ def reduced_rollout(cfg: ReducedConfig, gt: dict[str, Any], volume_pts: np.ndarr
               "material": "stable neo-Hookean (Smith et al. 2018)", "floor_stiffness": params.floor_stiffness}
     state = {f"mlp.{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     return GTRollout(pos[:, :n], out, record, None, {"cubature_points": xc.astype(np.float32), **state})
+
+
+def mpm_rollout(cfg: MPMConfig, gt: dict[str, Any], verts: np.ndarray, faces: np.ndarray, v0: np.ndarray,
+                queries0: list[np.ndarray], n_frames: int, fps: float, controls: np.ndarray | None,
+                control_cfg: Any | None) -> GTRollout:
+    """Simulate the MLS-MPM GT (PhysInteract §3): voxel-filled particles, E field, ground collider."""
+    from physics.binding import apply_binding, idw_binding
+    from physics.mpm import MPMParams, fill_mesh_particles, simulate_mpm
+
+    fill = fill_mesh_particles(verts, faces, n=cfg.n_particles, density=gt["density"])
+    x0 = fill.positions.astype(np.float64)
+    e = np.full(x0.shape[0], gt["youngs_modulus"])
+    if gt["E_field"] == "two_region":  # the half on the normal's side is stiffer by the sampled ratio
+        side = (x0 - x0.mean(0)) @ np.asarray(gt["region_normal"]) > 0
+        e[side] *= 10.0 ** gt["region_log10_ratio"]
+    w, h = cfg.domain_half_width_m, cfg.domain_height_m
+    lo_z = -4.0 * max(2.0 * w, h) / cfg.n_grid  # the ground sits above the 3-cell wall layer
+    params = MPMParams(n_grid=cfg.n_grid, domain_lo=(-w, -w, lo_z), domain_hi=(w, w, h + lo_z), density=gt["density"],
+                       E=e, nu=gt["poisson_ratio"], ground=gt["ground"], friction=gt["friction"], ground_height=0.0)
+    res = simulate_mpm(x0, np.broadcast_to(v0, x0.shape).copy(), fill.volumes, params, n_frames, fps, controls=controls,
+                       control_radius=None if controls is None else control_cfg.control_radius_m)
+    particles = res.positions.astype(np.float32)
+    out = []
+    for q in queries0:
+        idx, wts = idw_binding(q, x0, k=8)
+        out.append(np.asarray(apply_binding(q, x0, particles, idx, wts, mode="lbs"), np.float32))
+    record = {"n_particles": int(x0.shape[0]), "particle_spacing_m": float(fill.spacing), "n_grid": cfg.n_grid,
+              "dx_m": float(res.dx), "substeps": int(res.substeps), "dt": float(res.dt),
+              "domain": {"lo": list(params.domain_lo), "hi": list(params.domain_hi)},
+              "constitutive": "fixed-corotated (PhysInteract eq. 1)", "transfer": "MLS-MPM, quadratic B-splines"}
+    binding = {"kind": "lbs", "k": 8, "power": 2.0, "lbs_neighbors": 8,
+               "equation": "IDW weights (Spring-Gaus eq. 15) over the nearest MPM particles, blended with per-particle rigid fits"}
+    return GTRollout(particles, out, record, binding, {"E": e.astype(np.float32), "nu": np.full(x0.shape[0], gt["poisson_ratio"], np.float32),
+                                                        "volume": fill.volumes.astype(np.float32)})

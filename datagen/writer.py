@@ -82,6 +82,8 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
     np.save(out / "gt" / "particles.npy", scene.particles)
     if scene.physics["model"] == "spring_mass":
         np.savez(out / "gt" / "springs.npz", **scene.gt_arrays)
+    elif scene.physics["model"] == "mpm":
+        np.savez(out / "gt" / "fields.npz", **scene.gt_arrays)  # per-particle E, nu, volume
     else:
         np.savez(out / "gt" / f"{scene.physics['model']}.npz", **scene.gt_arrays)
     if scene.controls is not None:

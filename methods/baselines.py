@@ -88,9 +88,12 @@ class OracleBaseline(Method):
         x0 = np.asarray(gt["particles0"], np.float32)
         params = spring_mass_params_from_record(p)
         cedges = None
-        if query.controls is not None:
-            params.control_stiffness = float(gt["physics"]["controls"]["stiffness_n_per_m"])
-            cedges = gt["control_edges"]
+        if query.controls is not None:  # control springs from the queried controls (transfer: new contacts)
+            from physics.spring_mass import control_springs
+
+            c = gt["physics"]["controls"]
+            params.control_stiffness = float(c["stiffness_n_per_m"])
+            cedges, _ = control_springs(query.controls[0], x0, float(c["radius_m"]), int(c["max_neighbors"]))
         v0 = np.broadcast_to(np.asarray(gt["scenario"]["initial_velocity"], np.float32), x0.shape).copy()
         res = simulate(x0, v0, gt["edges"], gt["rest"], params, n_frames=query.n_frames, fps=query.fps,
                        substeps=int(gt["physics"]["substeps"]), controls=query.controls, control_edges=cedges)
