@@ -67,9 +67,9 @@ def check_run(root: Path) -> tuple[list[str], int]:
             problems.append(f"{sid}: no {STATUS_JSON} (not run yet? `bench run` resumes)")
             continue
         st = read_json(st_path)
-        if st.get("status") not in ("ok", "failed"):
-            problems.append(f"{sid}/{STATUS_JSON}: status must be ok or failed")
-        if st.get("status") == "failed" and not st.get("reason"):
+        if st.get("status") not in ("ok", "failed", "not_applicable"):
+            problems.append(f"{sid}/{STATUS_JSON}: status must be ok, failed or not_applicable")
+        if st.get("status") in ("failed", "not_applicable") and not st.get("reason"):
             problems.append(f"{sid}/{STATUS_JSON}: failed without a reason")
         if st.get("status") == "ok" and (data / sid / "sample.json").exists():
             s = SampleDir(data / sid)

@@ -23,9 +23,19 @@ def cmd_gen(a: argparse.Namespace) -> int:
     from datagen.generate import generate, plan_samples
 
     profile = load_profile(a.profile, {"n_samples": a.n, "seed": a.seed})
+    if a.physics or a.renderer:  # nested overrides, validated like the YAML
+        from bench.config import profile_from_dict
+
+        d = profile.model_dump(mode="json")
+        if a.physics:
+            d["physics"]["model"] = a.physics
+        if a.renderer:
+            d["render"]["renderer"] = a.renderer
+        profile = profile_from_dict(d, src="--physics/--renderer")
     out = Path(a.out or f"data/{profile.name}")
     with progress_bar(f"gen {profile.name}", profile.n_samples) as cb:
-        recs = generate(out, profile, workers=a.workers, force=a.force, on_progress=cb, executor=a.executor)
+        recs = generate(out, profile, workers=a.workers, force=a.force, on_progress=cb, executor=a.executor,
+                        address=a.address)
     ok = sum(r["status"] == "ok" for r in recs)
     splits = Counter(r["split"] for r in recs)
     print(f"dataset: {out} ({ok}/{len(plan_samples(profile))} ok; splits {dict(splits)}; {_failures_line(recs)})")
@@ -49,12 +59,31 @@ def cmd_run(a: argparse.Namespace) -> int:
     data = Path(a.data)
     if not data.exists():
         raise UserError("--data", f"dataset directory '{data}' does not exist", "generate one with `bench gen --out DIR`")
-    out = Path(a.out) if a.out else _default_run_dir(data, cfg.get("name", a.method), a.split)
+    hook = getattr(load_method_class(a.method), "resolve_run_config", None)  # learned methods: find the checkpoint
+    cfg = hook(cfg, data) if hook else cfg
+    out = Path(a.out) if a.out else _default_run_dir(data, cfg.get("name", a.method) + ("-transfer" if a.track == "transfer" else ""), a.split)
     n = len(select_samples(data, a.split))
     with progress_bar(f"run {a.method}", n) as cb:
         res = run_method(a.method, data, a.split, out, cfg, timeout_s=a.timeout, isolate=not a.inline,
-                         resume=not a.force, on_progress=cb)
-    print(f"run: {out} ({sum(r['status'] == 'ok' for r in res)}/{len(res)} ok; {_failures_line(res)})")
+                         resume=not a.force, on_progress=cb, track=a.track)
+    na = sum(r["status"] == "not_applicable" for r in res)
+    print(f"run: {out} ({sum(r['status'] == 'ok' for r in res)}/{len(res)} ok; "
+          f"{f'{na} not applicable; ' if na else ''}{_failures_line([r for r in res if r['status'] != 'not_applicable'])})")
+    return 0
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from bench.config import load_method_config
+    from methods.registry import load_method_class
+    from methods.training import train_method
+
+    load_method_class(a.method)
+    cfg = load_method_config(a.method, a.method_config)
+    if a.steps is not None:
+        cfg["steps"] = a.steps
+    res = train_method(a.method, Path(a.data), a.split, Path(a.out) if a.out else None, cfg, resume=not a.force)
+    print(f"checkpoints: {res['out_dir']} (step {res['step']}, resumed from {res['start_step']}; "
+          f"loss {res['metrics'].get('loss', float('nan')):.5f}; log {Path(res['out_dir']) / 'log.csv'})")
     return 0
 
 
@@ -137,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="dataset directory (default data/<profile>)")
     g.add_argument("--workers", type=int, default=1, help="local worker processes")
     g.add_argument("--executor", default="local", choices=["local", "ray"], help="where samples run")
+    g.add_argument("--address", help="Ray cluster address (with --executor ray; default: start a local Ray)")
+    g.add_argument("--physics", choices=["spring_mass", "reduced", "mpm", "mixed"], help="GT physics model (overrides the profile)")
+    g.add_argument("--renderer", choices=["splat", "blender"], help="renderer (overrides the profile)")
     g.add_argument("--force", action="store_true", help="regenerate every sample")
     g.set_defaults(fn=cmd_gen)
     r = sub.add_parser("run", help="run a method on a split of a dataset")
@@ -148,7 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, default=3600.0, help="seconds per sample before it is recorded as failed")
     r.add_argument("--inline", action="store_true", help="run in this process (no per-sample isolation or timeout)")
     r.add_argument("--force", action="store_true", help="re-run samples that already have a status")
+    r.add_argument("--track", default="default", choices=["default", "transfer"],
+                   help="transfer: fit on the observed data, predict under the held-out interaction (transfer/controls.npy)")
     r.set_defaults(fn=cmd_run)
+    t = sub.add_parser("train", help="train a learned method (e.g. reconphys) on a split; resumes from the latest checkpoint")
+    t.add_argument("--method", required=True)
+    t.add_argument("--data", default="data/quick", help="dataset directory")
+    t.add_argument("--split", default="train", help="train | val | test | all")
+    t.add_argument("--out", help="checkpoint directory (default runs/checkpoints/<method>/<dataset name>)")
+    t.add_argument("--method-config", help="YAML of method settings (default configs/methods/<method>.yaml)")
+    t.add_argument("--steps", type=int, help="total optimisation steps (overrides the method config)")
+    t.add_argument("--force", action="store_true", help="start from scratch (delete the checkpoints in --out)")
+    t.set_defaults(fn=cmd_train)
     e = sub.add_parser("eval", help="score run directories (writes metrics.json per sample, results.json)")
     e.add_argument("runs", nargs="+")
     e.add_argument("--data", help="dataset directory (default: the one recorded in run.json)")

@@ -198,7 +198,7 @@ class RenderConfig(_Strict):
     renderer: Literal["splat", "blender"] = "splat"
     width: int = Field(64, ge=8, le=4096)
     height: int = Field(64, ge=8, le=4096)
-    n_views: int = Field(3, ge=1, le=64)
+    n_views: int = Field(4, ge=1, le=64)
     held_out_views: int = Field(1, ge=0, le=63)
     fov_deg: float = Field(40.0, gt=1.0, lt=170.0)
     camera_distance_m: float = Field(3.2, gt=0.0)

@@ -134,7 +134,7 @@ def prepare_root(root: Path, profile: DatasetProfile, force: bool = False) -> No
 
 def generate(root: Path, profile: DatasetProfile, workers: int = 1, force: bool = False,
              on_progress: Callable[[int, int, dict[str, Any]], None] | None = None,
-             executor: str = "local") -> list[dict[str, Any]]:
+             executor: str = "local", address: str | None = None) -> list[dict[str, Any]]:
     """Generate every planned sample not yet complete; write the manifest after each one."""
     from bench.executors import map_tasks
 
@@ -151,7 +151,8 @@ def generate(root: Path, profile: DatasetProfile, workers: int = 1, force: bool 
     done = len(records)
     write_manifest(root, list(records.values()))
     pj = profile.model_dump(mode="json")
-    for rec in map_tasks(generate_one, [(str(root), pj, p) for p in todo], workers=workers, executor=executor):
+    for rec in map_tasks(generate_one, [(str(root), pj, p) for p in todo], workers=workers, executor=executor,
+                         address=address):
         records[rec["sample_id"]] = rec
         write_manifest(root, list(records.values()))
         done += 1

@@ -4,6 +4,9 @@ Rules: a failed sample stays a row (status failed, counted in ``failed``), never
 that is missing stays NaN (shown "—"), never 0; a parameter the method's model does not share
 with the GT model is the string ``"n/a"`` (per sample and, when no sample has it, in the mean).
 Means / std (population) / count are over a group's successful samples of per-sample means.
+A ``not_applicable`` sample (a method that cannot take the track's controls) is counted in
+``not_applicable``, neither ok nor failed; a group with no ok sample and at least one
+not-applicable sample shows "n/a" for every metric.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from bench.errors import UserError
 from bench.io import read_json
 
 NA = "n/a"
+NOT_APPLICABLE = "not_applicable"
 IMAGE_COLS = ("psnr", "psnr_channel_mean", "ssim", "ssim_skimage7", "lpips", "iou")
 GEOMETRY_COLS = ("chamfer", "chamfer_reconphys", "chamfer_springgaus_x1e6", "chamfer_phystwin_l1", "emd", "emd_sq",
                  "tracking_error")
@@ -127,9 +131,10 @@ def mean_std(x: pd.Series) -> tuple[Any, float, int]:
 
 
 def aggregate(samples: pd.DataFrame, by: Iterable[str] = (), columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """One row per track × method (× ``by`` keys): n, ok, failed and mean / std / n per metric.
+    """One row per track × method (× ``by`` keys): n, ok, failed, not_applicable, mean / std / n per metric.
 
-    Failed samples count in ``n`` and ``failed`` of their group; metrics average the ok samples.
+    Failed samples count in ``n`` and ``failed`` of their group; not-applicable ones in ``n`` and
+    ``not_applicable``; metrics average the ok samples ("n/a" when none is ok and some are n/a).
     Row order: ``by`` keys sorted, then tracks and methods in input order.
     """
     by = list(by)
@@ -139,10 +144,12 @@ def aggregate(samples: pd.DataFrame, by: Iterable[str] = (), columns: Iterable[s
     for key, g in samples.groupby(keys, sort=False, dropna=False):
         ok = g[g["status"] == "ok"]
         row: dict[str, Any] = dict(zip(keys, key))
-        row.update(n=len(g), ok=len(ok), failed=len(g) - len(ok))
+        n_na = int((g["status"] == NOT_APPLICABLE).sum())
+        row.update(n=len(g), ok=len(ok), failed=len(g) - len(ok) - n_na, not_applicable=n_na)
+        all_na = ok.empty and n_na > 0
         for c in cols:
             if c in g:
-                row[c], row[f"{c}:std"], row[f"{c}:n"] = mean_std(ok[c])
+                row[c], row[f"{c}:std"], row[f"{c}:n"] = (NA, math.nan, 0) if all_na else mean_std(ok[c])
         rows.append(row)
     out = pd.DataFrame(rows)
     if by and not out.empty:
@@ -160,4 +167,4 @@ def failures(samples: pd.DataFrame) -> pd.DataFrame:
     cols = ["track", "method", "label", "sample_id", "object_id", "category", "reason"]
     if samples.empty:
         return pd.DataFrame(columns=cols)
-    return samples[samples["status"] != "ok"][cols].reset_index(drop=True)
+    return samples[~samples["status"].isin(["ok", NOT_APPLICABLE])][cols].reset_index(drop=True)

@@ -63,8 +63,9 @@ def _view(t: Table, notes: _Notes, method_href: dict[str, str]) -> dict[str, Any
 
 
 def _scatter(base: pd.DataFrame, track: str) -> str:
-    pts = [(str(r["label"]), float(r.get("runtime_s", math.nan)), float(r.get("psnr/future", math.nan)))
-           for _, r in base.iterrows()] if not base.empty else []
+    num = lambda v: math.nan if isinstance(v, str) else float(v)  # noqa: E731  ("n/a": not applicable)
+    pts = [(str(r["label"]), num(r.get("runtime_s", math.nan)), num(r.get("psnr/future", math.nan)))
+           for _, r in base.iterrows() if not isinstance(r.get("runtime_s"), str)] if not base.empty else []
     # plots.py escapes every text it embeds, so its SVG is safe markup
     return Markup(scatter_plot(pts, f"Runtime vs accuracy — {track}", "runtime per sample (s)", "PSNR future (dB)"))
 
@@ -193,7 +194,7 @@ def _sample_pages(env: Any, common: dict[str, Any], out: Path, results: list[dic
             spec, run_dir = r["method_spec"], Path(r["run_dir"])
             name = f"media/{slug(spec['name'])}-{slug(sid)}.gif"
             views = comparison_gif(Path(ds), run_dir, sid, out / name) if s["status"] == "ok" else None
-            missing = (f"failed: {s.get('reason')}" if s["status"] != "ok"
+            missing = (f"{'n/a' if s['status'] == 'not_applicable' else 'failed'}: {s.get('reason')}" if s["status"] != "ok"
                        else f"no animation: GT frames not found under {ds}" if views is None else "")
             anims.append({"label": spec["label"], "method_href": method_href[spec["name"]], "src": name if views else None,
                           "missing": missing, "caption": f"rows: {views}; left GT, right prediction" if views else missing})

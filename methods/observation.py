@@ -57,10 +57,13 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
     return obs
 
 
-def build_query(sample_path: Path) -> Query:
-    """Every frame and camera of the sample; the interaction's control trajectory if it has one."""
+def build_query(sample_path: Path, transfer: bool = False) -> Query:
+    """Every frame and camera of the sample; the interaction's control trajectory if it has one
+    (``transfer``: the held-out interaction ``transfer/controls.npy`` of the transfer track)."""
     s = SampleDir(Path(sample_path))
-    controls = s.path / "gt" / "controls.npy"
+    controls = s.path / ("transfer" if transfer else "gt") / "controls.npy"
+    if transfer and not controls.exists():
+        raise FileNotFoundError(f"{controls}: the sample has no held-out transfer interaction")
     return Query(n_frames=s.n_frames, fps=float(s.meta["time"]["fps"]), cameras=s.cameras(),
                  controls=np.load(controls) if controls.exists() else None)
 

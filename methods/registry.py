@@ -16,6 +16,8 @@ BUILTINS: dict[str, str] = {
     "external": "methods.external:ExternalMethod",
     "spring_gaus": "methods.spring_gaus:SpringGaus",
     "phystwin": "methods.phystwin:PhysTwin",
+    "physinteract": "methods.physinteract:PhysInteract",
+    "reconphys": "methods.reconphys:ReconPhys",
 }
 
 

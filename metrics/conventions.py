@@ -121,7 +121,8 @@ _SPECS = [
         "physics", "metrics.physics_params:param_errors"),
     MetricSpec(
         "material_accuracy", "MA", "fraction", True,
-        "PhysInteract eq. 6: fraction of particles with |Ê−E|/E ≤ 0.2 (the paper prints ×100 %).",
+        "PhysInteract eq. 6: fraction of particles with |Ê−E|/E ≤ 0.2 (the paper prints ×100 %); per GT "
+        "particle when the method writes an E field (pred/fields.npz, nearest predicted particle at frame 0).",
         "physics", "metrics.physics_params:material_accuracy"),
     MetricSpec(
         "runtime_s", "Time", "s", False,

@@ -5,6 +5,13 @@ for image metrics), means per phase (observed / future) and view group (seen / h
 parameter errors (n/a where the models differ), cost, the conventions used, and sha256 of every
 prediction and GT file it read plus the method config. ``RUN/results.json`` collects the
 per-sample summaries with the sha256 of each metrics.json (NerfBaselines-style results file).
+
+A transfer run (run.json ``"track": "transfer"``) is scored against the held-out interaction
+``DATA/<sid>/transfer/`` (frames and points) instead of the main GT; the observed / future split
+stays the sample's time split. A ``not_applicable`` sample keeps its status and has no metrics.
+Material accuracy (PhysInteract eq. 6) uses ``pred/fields.npz`` when a method writes one (``E`` per
+predicted particle and their frame-0 positions ``x0``; each GT particle of ``gt/fields.npz`` takes
+the E of its nearest predicted particle).
 """
 from __future__ import annotations
 
@@ -91,11 +98,54 @@ def _cost(status: dict[str, Any]) -> dict[str, Any]:
     return cost
 
 
+def gt_root(sample_path: Path, track: str | None) -> Path:
+    """Where the GT frames / points of ``track`` live: ``transfer/`` for the transfer track."""
+    return Path(sample_path) / "transfer" if track == "transfer" else Path(sample_path)
+
+
+def _gt_frame(root: Path, view: str, t: int) -> tuple[np.ndarray, np.ndarray]:
+    from bench.io import frame_name, read_rgba_png
+
+    return read_rgba_png(root / "rgb" / view / frame_name(t))
+
+
+def _gt_points(sample_path: Path, track: str | None) -> np.ndarray:
+    return np.load(gt_root(sample_path, track) / "points.npy") if track == "transfer" else SampleDir(sample_path).points()
+
+
+def field_material_accuracy(sample_path: Path, run_sample: Path) -> dict[str, Any] | None:
+    """MA (PhysInteract eq. 6) of a predicted per-particle E field against ``gt/fields.npz`` E.
+
+    Predicted particles are mapped to GT particles by nearest neighbour at frame 0; a prediction
+    with exactly one E per GT particle and no ``x0`` is taken as already aligned.
+    """
+    from metrics.physics_params import material_accuracy
+
+    pf, gf = run_sample / "pred" / "fields.npz", sample_path / "gt" / "fields.npz"
+    if not pf.exists() or not gf.exists():
+        return None
+    pred, gt = np.load(pf), np.load(gf)
+    if "E" not in pred.files or "E" not in gt.files:
+        return None
+    ge, pe = np.asarray(gt["E"], np.float64), np.asarray(pred["E"], np.float64).reshape(-1)
+    if "x0" in pred.files:
+        from scipy.spatial import cKDTree
+
+        x_gt = SampleDir(sample_path).particles()[0]
+        _, nn = cKDTree(np.asarray(pred["x0"], np.float64).reshape(-1, 3)).query(x_gt)
+        pe = pe[nn]
+    elif pe.shape != ge.shape:
+        raise ValueError(f"{pf}: E has {pe.size} entries for {ge.size} GT particles and no x0 to map them")
+    return {"param": "E", "n_particles": int(ge.size), "value": material_accuracy(pe, ge), "source": "fields"}
+
+
 def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
                     lpips_info: dict[str, Any] | None = None, run: dict[str, Any] | None = None) -> dict[str, Any]:
     """Compute every metric of one sample; returns the metrics.json content."""
     s = SampleDir(sample_path)
     run = run or {}
+    track = run.get("track")
+    root = gt_root(sample_path, track)
     lpips_info = lpips_info or {"status": "disabled", "reason": "not requested"}
     status = read_json(run_sample / STATUS_JSON) if (run_sample / STATUS_JSON).exists() else {"status": "failed", "reason": "no status.json (not run)"}
     kind = s.meta["scenario"]["kind"]
@@ -118,7 +168,7 @@ def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
         fr = read_pred_frames(run_sample, view, T)
         if fr is None:
             continue
-        gt_frames = [s.frame(view, t) for t in range(T)]
+        gt_frames = [_gt_frame(root, view, t) for t in range(T)]
         rows = [_image_metrics(fr[0][t], fr[1][t], *gt_frames[t], cfg["iou_threshold"]) for t in range(T)]
         per_view[view] = {m: [r[m] for r in rows] for m in IMAGE_METRICS}
         if "lpips" in image_metrics:
@@ -127,7 +177,7 @@ def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
             per_view[view]["lpips"] = [float(v) for v in lpips_batch(fr[0], np.stack([g[0] for g in gt_frames]))]
     geo: dict[str, list[float]] = {}
     pts, corr = read_pred_points(run_sample)
-    gt_pts = s.points()
+    gt_pts = _gt_points(sample_path, track)
     if pts is not None:
         if pts.shape[0] != T:
             raise ValueError(f"{run_sample}/pred/points.npy has {pts.shape[0]} frames, expected {T}")
@@ -148,8 +198,11 @@ def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
     phys = s.meta["physics"]
     params = compare_params(read_pred_params(run_sample), phys["model"], phys["params"],
                             n_particles=int(phys.get("n_particles", 1)), gt_per_particle=phys.get("per_particle"))
+    ma = field_material_accuracy(sample_path, run_sample)
+    if ma is not None:
+        params["material_accuracy"] = ma
     out.update(per_frame={"image": per_view, "geometry": geo}, summary=summary, params=params,
-               hashes=_hashes(sample_path, run_sample, run))
+               gt_source=str(root.relative_to(sample_path)) or ".", hashes=_hashes(sample_path, run_sample, run))
     return out
 
 
@@ -161,7 +214,7 @@ def digest(files: dict[str, str]) -> str:
 def _hashes(sample_path: Path, run_sample: Path, run: dict[str, Any]) -> dict[str, Any]:
     pred = {str(p.relative_to(run_sample)): sha256_file(p) for p in sorted((run_sample / "pred").rglob("*")) if p.is_file()}
     gt = {str(p.relative_to(sample_path)): sha256_file(p) for p in sorted(sample_path.rglob("*"))
-          if p.is_file() and (p.parts[-3:-2] == ("rgb",) or p.parent.name == "gt")}
+          if p.is_file() and (p.parts[-3:-2] == ("rgb",) or p.parent.name in ("gt", "transfer"))}
     return {"pred": pred, "gt": gt, "predictions_sha256": digest(pred), "ground_truth_sha256": digest(gt),
             "config_sha256": run.get("config_sha256")}
 

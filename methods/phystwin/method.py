@@ -44,7 +44,8 @@ DEFAULTS: dict[str, Any] = {
     # cost weights (eq. 3)
     "w_chamfer": 1.0, "w_track": 1.0, "w_acc": 0.01,
     # stage 2: appearance
-    "n_gaussians": 1200, "appearance_iterations": 40, "appearance_lr": 0.05, "binding_k": 6,
+    "n_gaussians": 1200, "appearance_iterations": 60, "appearance_lr": 0.05, "appearance_lr_means": 0.002,
+    "appearance_lambda_dssim": 0.2, "binding_k": 6,
     "gaussian_scale_factor": 0.9,
 }
 
@@ -119,7 +120,9 @@ class PhysTwin(Method):
         g = app.init_gaussians(clouds[0], col0, hull, int(cfg["n_gaussians"]), float(cfg["gaussian_scale_factor"]))
         g, app_info = app.fit_gaussians(g, cams, {v: obs.rgb[v][0] for v in views}, {v: obs.alpha[v][0] for v in views},
                                         tuple(obs.background), int(cfg["appearance_iterations"]),
-                                        float(cfg["appearance_lr"]), self._log)
+                                        float(cfg["appearance_lr"]), self._log,
+                                        lambda_dssim=float(cfg["appearance_lambda_dssim"]),
+                                        lr_means=float(cfg["appearance_lr_means"]))
         idx, w = app.bind(g["means"], twin.x0, int(cfg["binding_k"]))
         info = {"tracker": tstats, "n_nodes": len(nodes), "n_springs": int(len(twin.edges)), "spacing": spacing,
                 "v0": v0.tolist(), "cma": cma_info, "adam": adam_info, "appearance": app_info,

@@ -152,7 +152,15 @@ def test_registered_with_declared_inputs():
 # ----------------------------------------------------------------------------- end to end (slow)
 
 def _profile_yaml() -> str:
-    """The tiny profile, overridden: 1 sphere, 3 views (1 held out), contact mid-observation, sideways motion."""
+    """The tiny profile, overridden: 1 sphere, 3 views (1 held out), contact mid-observation, sideways motion.
+
+    Scene design: dropped from 0.3 m with 1.6 m/s (mostly sideways), the sphere is ballistic for
+    ~4 frames (v0), hits the ground in the observed frames (Y, restitution observable) and is still
+    rolling/sliding across the ground through all 10 future frames (~0.5 m of travel), so the
+    future holds motion that a fitted twin can predict and `static` cannot. A scene whose object
+    has come to rest by the end of the observed frames is degenerate for the future-frame test
+    (`static` gets the GT tracks + canonical Gaussians and is then nearly exact); we avoid it.
+    """
     import yaml
 
     from bench.config import resolve_profile_path
@@ -160,16 +168,16 @@ def _profile_yaml() -> str:
     d = yaml.safe_load(resolve_profile_path("tiny").read_text())
     d.update(name="pt-test", seed=11, n_samples=1, splits={"train": 0.0, "val": 0.0, "test": 1.0})
     d["assets"].update(variants_per_shape=1, shapes=["sphere"])
-    d["scenario"].update(n_frames=18, fps=24, observed_fraction=0.67, drop_height_m=[0.1, 0.14],
-                         initial_speed_mps=[0.6, 0.8])
+    d["scenario"].update(n_frames=22, fps=24, observed_fraction=0.55, drop_height_m=[0.3, 0.3],
+                         initial_speed_mps=[1.6, 1.6])
     d["physics"]["spring_mass"].update(n_anchors=40, knn=8, log10_stiffness=[2.2, 2.6], damping=[0.3, 0.6],
                                        friction=[0.2, 0.8], restitution=[0.2, 0.5], mass_kg=1.0)
-    d["render"].update(width=48, height=48, n_views=3, held_out_views=1, camera_distance_m=2.8,
+    d["render"].update(width=48, height=48, n_views=3, held_out_views=1, camera_distance_m=3.2,
                        look_at_height_m=0.55, n_surface_points=400, preview=False)
     return yaml.safe_dump(d)
 
 
-LIGHT = {"n_nodes": 60, "cma_generations": 4, "cma_popsize": 6, "adam_iterations": 2, "appearance_iterations": 20,
+LIGHT = {"n_nodes": 60, "cma_generations": 4, "cma_popsize": 6, "adam_iterations": 2, "appearance_iterations": 60,
          "n_gaussians": 600, "n_tracks": 200, "n_obs_points": 250, "max_substeps": 800}
 
 
@@ -215,6 +223,8 @@ def test_phystwin_recovers_gt_parameters(e2e):
 
 @pytest.mark.slow
 def test_phystwin_beats_static_on_future_frames(e2e):
+    """Future frames (the object still moving, see ``_profile_yaml``): PSNR over all views (the held-out
+    one included) and Chamfer both better than `static`."""
     _, runs = e2e
     pt, st = _summary(runs["phystwin"]), _summary(runs["static"])
     assert pt["summary"]["future"]["all"]["psnr"] > st["summary"]["future"]["all"]["psnr"]

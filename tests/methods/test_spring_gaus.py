@@ -109,29 +109,38 @@ seed: 3
 n_samples: 1
 assets: {source: procedural, variants_per_shape: 1, shapes: [box], object_size_m: 1.0}
 splits: {train: 0.0, val: 0.0, test: 1.0}
-scenario: {kind: freefall, n_frames: 14, fps: 20, observed_fraction: 0.65, drop_height_m: [0.15, 0.15],
-           initial_speed_mps: [0.6, 0.6], random_orientation: true}
+scenario: {kind: freefall, n_frames: 16, fps: 20, observed_fraction: 0.6, drop_height_m: [0.3, 0.3],
+           initial_speed_mps: [1.0, 1.0], random_orientation: true}
 physics:
   model: spring_mass
   spring_mass: {n_anchors: 48, knn: 10, substeps: 0, ground_model: spring_gaus, log10_stiffness: [2.6, 2.6],
-                damping: [1.0, 1.0], friction: [0.5, 0.5], restitution: [0.3, 0.3], mass_kg: 1.0, binding_k: 6}
-render: {renderer: splat, width: 48, height: 48, n_views: 4, held_out_views: 1, fov_deg: 40, camera_distance_m: 2.6,
+                damping: [1.0, 1.0], friction: [0.3, 0.3], restitution: [0.3, 0.3], mass_kg: 1.0, binding_k: 6}
+render: {renderer: splat, width: 48, height: 48, n_views: 4, held_out_views: 1, fov_deg: 40, camera_distance_m: 3.0,
          camera_elevation_deg: 20, look_at_height_m: 0.5, background: [1.0, 1.0, 1.0], n_surface_points: 400,
          gaussian_scale_factor: 0.9, preview: false}
 """
 
-SG_TEST_CFG = {"n_gaussians": 300, "static_iters": 50, "refine_iters": 25, "n_anchors": 48, "n_k": 10, "n_c": 10,
-               "v0_iters": 15, "dyn_iters": 6, "frames_per_iter": 4, "coarse_log10_k": [2.0, 4.0, 5]}
+SG_TEST_CFG = {"n_gaussians": 500, "static_iters": 100, "refine_iters": 40, "n_anchors": 48, "n_k": 10, "n_c": 10,
+               "v0_iters": 40, "lr_v0": 0.05, "dyn_iters": 8, "frames_per_iter": 4, "coarse_log10_k": [2.0, 4.0, 9]}
 
 
 @pytest.mark.slow
 def test_recovers_gt_and_beats_static(tmp_path):
     """Data from OUR simulator + renderer with known K, v0 (paper contact model, damping = our ζ0).
 
+    Scene design: the box is dropped from 0.3 m with 1 m/s mostly horizontal v0, so the observed
+    frames hold ~6 ballistic frames (v0 is observable) and the impact (K is observable), and the
+    future frames hold the box still sliding and tumbling on a low-friction ground (μ = 0.3):
+    motion that a physics model can predict and `static` cannot. A scene whose object is at rest by
+    the end of the observed frames would be degenerate for this test (`static`, given GT tracks +
+    canonical Gaussians, is then close to perfect), so it is avoided on purpose.
+
     Tolerances (what this bench-scale budget achieves, with margin): |log10 K_est - log10 K_gt| < 0.5
-    (a factor ~3; the image loss is flat for near-rigid K), |v0_est - v0_gt| < 0.25 |v0_gt| + 0.1 m/s
-    (2D silhouettes from 3 views), and (reported, xfail when not) spring_gaus beats `static`
-    on future-frame PSNR (seen views) and Chamfer."""
+    (a factor ~3; the image loss is flat for near-rigid K; measured 0.37), |v0_est - v0_gt| <
+    0.25 |v0_gt| + 0.1 m/s (2D silhouettes from 3 views; measured 0.04 m/s). Beating `static` on
+    future-frame PSNR (seen views) and Chamfer is the goal but is an xfail (reported) at this budget:
+    after the impact the fit drives ground friction up (0.3 GT -> ~1.0), so the predicted box stops
+    sliding too early; measured PSNR 14.8 vs 15.2 dB, Chamfer 0.051 vs 0.050."""
     from bench.cli import run as bench
     from bench.io import read_json
 
@@ -159,6 +168,6 @@ def test_recovers_gt_and_beats_static(tmp_path):
     print({m: (fut[m]["seen"]["psnr"], fut[m]["geometry"]["chamfer"]) for m in runs}, err, v_est, v_gt)
     beats = (float(fut["spring_gaus"]["seen"]["psnr"]) > float(fut["static"]["seen"]["psnr"])
              and float(fut["spring_gaus"]["geometry"]["chamfer"]) < float(fut["static"]["geometry"]["chamfer"]))
-    if not beats:  # known limitation at this budget (measured: PSNR 14.2 vs 15.3, CD 0.056 vs 0.023)
-        pytest.xfail("static (given GT tracks + canonical Gaussians) beats the 3-view bench-scale reconstruction "
-                     f"once the object is at rest: {fut}")
+    if not beats:  # known limitation at this budget (friction over-estimated after the impact, see docstring)
+        pytest.xfail("static (given GT tracks + canonical Gaussians) still beats the 3-view bench-scale "
+                     f"reconstruction on the sliding box's future frames: {fut}")

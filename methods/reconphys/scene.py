@@ -1,0 +1,161 @@
+"""ReconPhys simulation side: consistent anchors (§4.1), spring-mass rollout, IDW binding and the
+differentiable simulation-rendering loop with self-forcing and truncated backprop (§3.4-3.5).
+
+Canonical Gaussians (the sample's ``asset/gaussians.ply``) stand in for the frozen TRELLIS 3DGS
+predictor; their appearance (colour, scale, opacity) stays fixed and only the centres move.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+GRAVITY = (0.0, 0.0, -9.81)
+
+
+def object_seed(object_id: str) -> int:
+    """Anchor-sampling seed from a hash of the object id (§4.1 'consistent anchor sampling')."""
+    return int.from_bytes(hashlib.sha256(object_id.encode()).digest()[:8], "little")
+
+
+def sample_anchors(means: np.ndarray, n_anchors: int, seed: int, fill_res: int = 12) -> np.ndarray:
+    """Volume sampling of the canonical shape: Gaussian centres + a grid fill of their convex hull,
+    then farthest-point sampling of ``n_anchors`` points from a seeded start (deterministic per object)."""
+    from scipy.spatial import ConvexHull
+
+    p = np.asarray(means, np.float64)
+    lo, hi = p.min(0), p.max(0)
+    axes = [np.linspace(a, b, fill_res) for a, b in zip(lo, hi)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+    try:
+        eq = ConvexHull(p).equations  # (F, 4): n·x + d <= 0 inside
+        inside = np.all(grid @ eq[:, :3].T + eq[:, 3] <= 1e-9, axis=1)
+        cand = np.concatenate([p, grid[inside]])
+    except Exception:  # degenerate (flat) point set: surface points only
+        cand = p
+    rng = np.random.default_rng(seed)
+    n = min(int(n_anchors), len(cand))
+    sel = [int(rng.integers(len(cand)))]
+    d = np.linalg.norm(cand - cand[sel[0]], axis=1)
+    for _ in range(n - 1):
+        j = int(np.argmax(d))
+        sel.append(j)
+        d = np.minimum(d, np.linalg.norm(cand - cand[j], axis=1))
+    return cand[np.asarray(sel)].astype(np.float32)
+
+
+@dataclass
+class Scene:
+    """Everything fixed per object: anchors, springs, binding and the frozen canonical Gaussians."""
+
+    anchors: np.ndarray  # (N,3)
+    edges: np.ndarray  # (S,2)
+    rest: np.ndarray  # (S,)
+    idx: np.ndarray  # (M,k) IDW binding
+    w: np.ndarray  # (M,k)
+    means0: np.ndarray  # (M,3)
+    colors: np.ndarray  # (M,3)
+    scales: np.ndarray  # (M,)
+    opacities: np.ndarray  # (M,)
+    ground: float
+
+
+def build_scene(canonical: dict[str, np.ndarray], object_id: str, ground: float, cfg: dict[str, Any]) -> Scene:
+    """Anchors (hash-seeded volume sampling), kNN springs (eq. 5) and IDW binding (eq. 6/15)."""
+    from physics.binding import idw_binding
+    from physics.spring_mass import knn_springs
+
+    means = np.asarray(canonical["means"], np.float32)
+    s = np.asarray(canonical["scales"], np.float32)
+    anchors = sample_anchors(means, int(cfg["n_anchors"]), object_seed(object_id), int(cfg["fill_res"]))
+    edges, rest = knn_springs(anchors, int(cfg["n_k"]))
+    idx, w = idw_binding(means, anchors, k=int(cfg["n_b"]), power=float(cfg["p_b"]))
+    return Scene(anchors, edges, rest, idx, w, means, np.asarray(canonical["colors"], np.float32),
+                 (s.mean(-1) if s.ndim == 2 else s).astype(np.float32),
+                 np.asarray(canonical["opacities"], np.float32).reshape(-1), float(ground))
+
+
+def sm_params(cfg: dict[str, Any], scene: Scene, phys: dict[str, float]):
+    """SpringMassParams for plain (float) physical values (force law eq. 9/17, PhysTwin ground)."""
+    from physics.spring_mass import SpringMassParams
+
+    return SpringMassParams(force_law=cfg["force_law"], stiffness=float(phys["stiffness"]),
+                            damping=float(phys["damping"]), total_mass=float(phys["mass"]),
+                            ground_model=cfg["ground_model"], ground_height=scene.ground,
+                            friction=float(phys["friction"]), restitution=float(phys["restitution"]),
+                            max_speed=float(cfg["max_speed"]), sanity_box=1e3)
+
+
+def substeps(cfg: dict[str, Any], scene: Scene, phys: dict[str, float], fps: float, capped: bool = True) -> int:
+    """Substeps per frame from the stability estimate; ``max_substeps`` caps training rollouts only."""
+    from physics.spring_mass import recommend_substeps
+
+    p = sm_params(cfg, scene, phys)
+    s = recommend_substeps(scene.edges, scene.rest, p, len(scene.anchors), fps, float(cfg["substep_safety"]))
+    return int(np.clip(s, int(cfg["min_substeps"]), int(cfg["max_substeps"]) if capped else 10**6))
+
+
+def simulate_points(scene: Scene, phys: dict[str, Any], cfg: dict[str, Any], n_frames: int, fps: float) -> np.ndarray:
+    """Inference rollout (no autograd): anchors -> bound Gaussian centres (T, M, 3)."""
+    from physics.binding import apply_binding
+    from physics.spring_mass import simulate
+
+    p = sm_params(cfg, scene, phys)
+    v0 = np.broadcast_to(np.asarray(phys["v0"], np.float32), scene.anchors.shape).copy()
+    res = simulate(scene.anchors, v0, scene.edges, scene.rest, p, n_frames=n_frames, fps=fps,
+                   substeps=substeps(cfg, scene, phys, fps, capped=False), gravity=GRAVITY)
+    return np.asarray(apply_binding(scene.means0, scene.anchors, res.positions, scene.idx, scene.w), np.float32)
+
+
+def _render(points: Tensor, scene: Scene, camera, background) -> Tensor:
+    from render.splat import render_gaussians
+
+    out = render_gaussians(points, torch.as_tensor(scene.scales), torch.as_tensor(scene.colors),
+                           torch.as_tensor(scene.opacities), camera, background=tuple(background))
+    return torch.cat([out["rgb"], out["alpha"][..., None]], dim=-1)
+
+
+def rollout_loss(scene: Scene, phys: dict[str, Tensor], cfg: dict[str, Any], camera, background,
+                 target: Tensor, fps: float) -> tuple[Tensor, dict[str, float]]:
+    """Photometric loss (eq. 11) of the self-forced rollout against the observed frames.
+
+    ``phys`` holds differentiable scalars (stiffness, damping, friction, restitution, mass, v0 (3,)).
+    Self forcing: every chunk of ``tbptt_frames`` frames starts from the model's own previous simulated
+    state; truncated backprop: that state is detached, so gradients reach the physical attributes
+    through one chunk of the unrolled dynamics at a time (§3.5). ``target`` (T_obs,H,W,4) RGBA.
+    """
+    from physics.binding import apply_binding
+    from physics.spring_mass import rollout_torch
+
+    t_obs = int(target.shape[0])
+    chunk = max(1, int(cfg["tbptt_frames"]))
+    plain = {k: (v.detach().cpu().numpy() if k == "v0" else float(v.detach())) for k, v in phys.items()}
+    p = sm_params(cfg, scene, plain)
+    sub = substeps(cfg, scene, plain, fps)
+    # the engine's particle mass is the (constant) current value; K*m/m_pred and zeta*m/m_pred give the
+    # same dynamics (they depend on K/m) and carry the gradient to the predicted mass too
+    mass_ratio = float(plain["mass"]) / phys["mass"]
+    x = torch.as_tensor(scene.anchors, dtype=torch.float32)
+    v = phys["v0"].reshape(1, 3).expand(len(scene.anchors), 3)
+    lam_a = float(cfg["lambda_alpha"])
+    losses, frame = [], 0
+    means0 = torch.as_tensor(scene.means0)
+    while frame < t_obs - 1:
+        n = min(chunk, t_obs - 1 - frame)
+        xs, vs = rollout_torch(x, v, scene.edges, scene.rest, p, n_frames=n + 1, fps=fps, substeps=sub,
+                               gravity=GRAVITY, stiffness=phys["stiffness"] * mass_ratio,
+                               damping=phys["damping"] * mass_ratio,
+                               friction=phys["friction"], restitution=phys["restitution"], return_velocities=True)
+        for j in range(1, n + 1):
+            pts = apply_binding(means0, scene.anchors, xs[j], scene.idx, scene.w)
+            pred = _render(pts, scene, camera, background)
+            diff = (pred - target[frame + j]) ** 2
+            losses.append(diff[..., :3].mean() + lam_a * diff[..., 3].mean())
+        x, v = xs[-1].detach(), vs[-1].detach()  # self forcing + truncated backprop
+        frame += n
+    loss = torch.stack(losses).mean()
+    return loss, {"loss": float(loss.detach()), "substeps": float(sub)}
