@@ -106,7 +106,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
 def cmd_board(a: argparse.Namespace) -> int:
     from leaderboards.site import build_site
 
-    index = build_site([Path(r) for r in a.runs], Path(a.out), title=a.title)
+    index = build_site([Path(r) for r in a.runs], Path(a.out), title=a.title, max_sample_pages=a.max_sample_pages)
     print(f"leaderboard: {index.resolve()}")
     return 0
 
@@ -199,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("board", help="build the static HTML leaderboard from scored runs")
     b.add_argument("runs", nargs="+")
     b.add_argument("--out", default="site")
+    b.add_argument("--max-sample-pages", type=int, help="cap the per-sample pages (large datasets); default: all")
     b.add_argument("--title", default="physrecon-bench leaderboard")
     b.set_defaults(fn=cmd_board)
     c = sub.add_parser("check", help="validate a dataset or run directory (files, hashes, shapes)")
