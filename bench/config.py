@@ -32,6 +32,15 @@ def _ordered(r: Range, name: str) -> Range:
     return r
 
 
+def _check_material(cfg: BaseModel, ranges: tuple[str, ...]) -> None:
+    """Every named range ordered; Poisson's ratio inside (-1, 0.5) (shared by the elastic GT models)."""
+    for name in ranges:
+        _ordered(getattr(cfg, name), name)
+    nu = cfg.poisson_ratio  # type: ignore[attr-defined]
+    if not (-1.0 < nu[0] and nu[1] < 0.5):
+        raise ValueError("poisson_ratio: must lie in (-1, 0.5)")
+
+
 class ObjaverseConfig(_Strict):
     """Objaverse selection: explicit uids, else LVIS categories (+ optional keyword filter)."""
 
@@ -155,10 +164,7 @@ class ReducedConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "ReducedConfig":
-        for name in ("log10_youngs_modulus", "poisson_ratio", "friction"):
-            _ordered(getattr(self, name), name)
-        if not (-1.0 < self.poisson_ratio[0] and self.poisson_ratio[1] < 0.5):
-            raise ValueError("poisson_ratio: must lie in (-1, 0.5)")
+        _check_material(self, ("log10_youngs_modulus", "poisson_ratio", "friction"))
         return self
 
 
@@ -179,10 +185,7 @@ class MPMConfig(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> "MPMConfig":
-        for name in ("log10_youngs_modulus", "poisson_ratio", "friction", "region_log10_ratio"):
-            _ordered(getattr(self, name), name)
-        if not (-1.0 < self.poisson_ratio[0] and self.poisson_ratio[1] < 0.5):
-            raise ValueError("poisson_ratio: must lie in (-1, 0.5)")
+        _check_material(self, ("log10_youngs_modulus", "poisson_ratio", "friction", "region_log10_ratio"))
         return self
 
 
