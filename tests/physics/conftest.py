@@ -1,4 +1,4 @@
-"""Shared fixtures for the spring-mass tests."""
+"""Shared fixtures for the physics tests."""
 
 from __future__ import annotations
 
@@ -27,3 +27,14 @@ def _quiet_stability_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         yield
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run torch single-threaded for a module: tiny dense algebra, threads only add contention."""
+    import torch
+
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -12,12 +12,7 @@ from physics.reduced.material import energy_density, snh_parameters
 from physics.reduced.skinning import SkinningMLP, orthogonality_loss, train_skinning_weights
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny dense algebra: threads only add contention
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
