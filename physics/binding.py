@@ -6,7 +6,10 @@ point moves with the inverse-distance-weighted average of its k nearest anchors,
 but shrinks points towards anchors under rotation. ``mode="lbs"`` (option, PhysTwin-style
 linear blend skinning) gives each anchor a local rotation R_j^t, the least-squares (Kabsch) fit
 of its anchor neighbourhood, and blends ``R_j^t (p_0 - x_j^0) + x_j^t`` with the same weights;
-it is exact for any rigid motion. Works on numpy arrays and torch tensors (differentiable).
+it is exact for any rigid motion. ``mode="idw_disp"`` (ReconPhys §3.2: "the anchor displacements are
+propagated to Gaussian centres") moves each point by the IDW blend of its anchors' displacements,
+``mu_t = mu_0 + sum_j w_j (x_j^t - x_j^0)``: exact at rest and for translations, no shrink with
+sparse anchors. Works on numpy arrays and torch tensors (differentiable).
 """
 
 from __future__ import annotations
@@ -87,14 +90,17 @@ def anchor_neighbors(anchors0: Any, k: int = 8) -> np.ndarray:
 
 def apply_binding(
     points0: Any, anchors0: Any, anchors_t: Any, idx: Any, w: Any,
-    mode: Literal["idw", "lbs"] = "idw", neighbors: np.ndarray | None = None,
+    mode: Literal["idw", "idw_disp", "lbs"] = "idw", neighbors: np.ndarray | None = None,
 ) -> Any:
     """Move bound points with the anchors: (..., N, 3) anchors -> (..., M, 3) points.
 
-    ``mode="idw"`` (default) is Spring-Gaus eq. 15: sum_j w_j x_j^t. ``mode="lbs"`` blends
+    ``mode="idw"`` (default) is Spring-Gaus eq. 15: sum_j w_j x_j^t; ``"idw_disp"`` adds the blended
+    displacements to the rest points (ReconPhys eq. 10 as described in §3.2). ``mode="lbs"`` blends
     per-anchor rigid transforms (see module doc; ``neighbors`` defaults to 8 rest-state
     neighbours). numpy in -> numpy out (float32); torch in -> torch out (autograd-friendly).
     """
+    if mode not in ("idw", "idw_disp", "lbs"):
+        raise ValueError(f"unknown binding mode {mode!r} (idw, idw_disp, lbs)")
     if _is_torch(anchors_t):
         import torch
 
@@ -104,6 +110,8 @@ def apply_binding(
         xt = anchors_t[..., ii, :]  # (...,M,k,3)
         if mode == "idw":
             return (ww[..., None] * xt).sum(dim=-2)
+        if mode == "idw_disp":
+            return to(points0) + (ww[..., None] * (xt - to(anchors0)[ii])).sum(dim=-2)
         nb = anchor_neighbors(anchors0) if neighbors is None else neighbors
         rot = anchor_rotations(anchors0, anchors_t, nb)[..., ii, :, :]  # (...,M,k,3,3)
         rel = to(points0)[:, None, :] - to(anchors0)[ii]  # (M,k,3)
@@ -114,6 +122,9 @@ def apply_binding(
     xt = at[..., ii, :]
     if mode == "idw":
         return (ww[..., None] * xt).sum(axis=-2).astype(np.float32)
+    if mode == "idw_disp":
+        disp = (ww[..., None] * (xt - np.asarray(anchors0, np.float64)[ii])).sum(axis=-2)
+        return (np.asarray(points0, np.float64) + disp).astype(np.float32)
     nb = anchor_neighbors(anchors0) if neighbors is None else neighbors
     rot = anchor_rotations(anchors0, at, nb)[..., ii, :, :]
     rel = np.asarray(points0, np.float64)[:, None, :] - np.asarray(anchors0, np.float64)[ii]
