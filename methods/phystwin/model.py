@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from physics.spring_mass import (SpringMassParams, control_springs, radius_springs, recommend_substeps,
-                                 simulate)
+from physics.spring_mass import (ControlDrive, SpringMassParams, attach_controls, drive_edges, drive_kwargs,
+                                 radius_springs, recommend_substeps, simulate)
 
 GRAVITY = (0.0, 0.0, -9.81)
 
@@ -86,20 +86,17 @@ class Twin:
                                control_edges=control_edges)
         return int(min(s, max_substeps))
 
-    def control_topology(self, controls0: np.ndarray | None):
-        if controls0 is None or len(controls0) == 0:
-            return None
-        ce, _ = control_springs(controls0, self.x0, self.control_radius, self.control_max_neighbors)
-        return ce if len(ce) else None
+    def control_drive(self, controls: np.ndarray | None) -> ControlDrive | None:
+        """Control springs of ``controls`` (T,C,3): radius + max neighbours around their frame-0 positions."""
+        return attach_controls(controls, self.x0, self.control_radius, self.control_max_neighbors)
 
     def rollout(self, n_frames: int, fps: float, controls: np.ndarray | None = None,
                 max_substeps: int = 2000) -> np.ndarray:
         """Node positions (T,N,3); ``controls`` (T,C,3) drive control springs (rest = initial distance)."""
-        ce = self.control_topology(None if controls is None else np.asarray(controls)[0])
-        ctrl = None if ce is None else np.asarray(controls, np.float64)
-        S = self.substeps(fps, ce, max_substeps)
+        drive = self.control_drive(controls)
+        S = self.substeps(fps, drive_edges(drive), max_substeps)
         res = simulate(self.x0, self.v0, self.edges, self.rest, self.params(), n_frames=n_frames, fps=fps,
-                       substeps=S, gravity=GRAVITY, controls=ctrl, control_edges=ce)
+                       substeps=S, gravity=GRAVITY, **drive_kwargs(drive))
         return res.positions
 
 

@@ -74,7 +74,7 @@ def adam_stage(twin: Twin, cost: Cost, n_frames, fps, cfg: dict, controls=None, 
     """Adam on per-spring log Y + friction + restitution through ``rollout_torch``; keeps the best iterate."""
     import torch
 
-    from physics.spring_mass import rollout_torch
+    from physics.spring_mass import drive_edges, drive_kwargs, rollout_torch
 
     iters = int(cfg["adam_iterations"])
     if iters <= 0:
@@ -87,11 +87,10 @@ def adam_stage(twin: Twin, cost: Cost, n_frames, fps, cfg: dict, controls=None, 
                            requires_grad=True)
     opt = torch.optim.Adam([{"params": [logY], "lr": float(cfg["adam_lr"])},
                             {"params": [mu, e_logit], "lr": float(cfg["adam_lr_collision"])}])
-    ce = twin.control_topology(None if controls is None else np.asarray(controls)[0])
-    ctrl = None if ce is None else np.asarray(controls, np.float64)
+    drive = twin.control_drive(controls)
     # substeps fixed for the stage: stable for Y up to e^(max shift) times the CMA value
     hi = Twin(**{**twin.__dict__, "Y": twin.Y * float(np.exp(cfg["adam_max_log_shift"]))})
-    S = hi.substeps(fps, ce, cfg["max_substeps"])
+    S = hi.substeps(fps, drive_edges(drive), cfg["max_substeps"])
     base = twin.params()
     best = (np.inf, twin)
     hist, t0 = [], time.perf_counter()
@@ -103,7 +102,7 @@ def adam_stage(twin: Twin, cost: Cost, n_frames, fps, cfg: dict, controls=None, 
             mu.clamp_(0.0, 2.0)
         try:
             xs = rollout_torch(x0, v0, twin.edges, twin.rest, base, n_frames, fps, S, gravity=GRAVITY,
-                               controls=ctrl, control_edges=ce, stiffness=torch.exp(logY),
+                               stiffness=torch.exp(logY), **drive_kwargs(drive),
                                friction=mu, restitution=torch.sigmoid(e_logit))
         except SimulationDiverged:
             hist.append(float("nan"))

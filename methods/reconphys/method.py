@@ -5,7 +5,9 @@ video the physical predictor (§3.3) outputs global mass, stiffness, damping, fr
 v0); the differentiable loop (§3.4) simulates hash-seeded anchors, IDW-binds the canonical Gaussians
 and renders them; the photometric loss (eq. 11) on the observed frames of the monocular view is
 minimised with self-forcing and truncated backprop (§3.5). Inference (`bench run`): one forward pass
-+ one simulation per sample, from the checkpoint found by ``resolve_run_config``.
++ one simulation per sample, from the checkpoint found by ``resolve_run_config``. Interaction samples:
+the control trajectory (observed part in training, ``Query.controls`` at inference) drives the anchors
+through control springs (``physics.spring_mass.controls``); the physics stays feed-forward.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ DEFAULTS: dict[str, Any] = {
     # simulator (the datasets' spring-mass law; global parameters shared by all springs)
     "force_law": "spring_gaus", "ground_model": "phystwin", "substep_safety": 0.8, "min_substeps": 4,
     "max_substeps": 600, "max_speed": 100.0,
+    # control springs (interaction): each control point to the anchors within radius (N/m per spring)
+    "control_radius": 0.25, "control_neighbors": 8, "control_stiffness": 200.0,
     "bounds": {"log10_stiffness": [1.0, 3.0], "log10_damping": [-2.5, 0.0], "friction": [0.0, 1.0],
                "restitution": [0.0, 0.9], "log10_mass": [-0.5, 0.5]},
     "v0_max": 1.0,
@@ -76,7 +80,7 @@ class ReconPhys(Method):
                 "physics.spring_mass (warp adjoint) + render.splat; bench-scale budgets (40 anchors, 8-NN springs, "
                 "tens of Adam steps on a few videos vs 500 objects); adds restitution + v0 heads (random v0 and a "
                 "restitutive ground in the datasets)")
-    inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True)
+    inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True, controls=True)
     kind = "method"
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
@@ -150,10 +154,8 @@ class ReconPhys(Method):
         from methods.baselines import render_prediction
         from methods.reconphys.scene import simulate_points
 
-        if query.controls is not None:
-            raise ValueError("reconphys is trained on free fall; it does not take control trajectories")
         t0 = time.perf_counter()
-        pts = simulate_points(asset["scene"], asset["physics"], self.cfg, query.n_frames, query.fps)
+        pts = simulate_points(asset["scene"], asset["physics"], self.cfg, query.n_frames, query.fps, query.controls)
         asset["timing"]["simulate_s"] = time.perf_counter() - t0
         sc = asset["scene"]
         can = {"colors": sc.colors, "scales": sc.scales, "opacities": sc.opacities}
@@ -201,7 +203,7 @@ class ReconPhys(Method):
 
         phys = self.predict_physics(model, item["obs"], grad=True)
         return rollout_loss(item["scene"], phys, self.cfg, item["camera"], item["obs"].background,
-                            item["target"], item["obs"].fps)
+                            item["target"], item["obs"].fps, item["obs"].controls)
 
     def train(self, samples: list[Path], out_dir: Path, stop_after: int | None = None) -> dict[str, Any]:
         """Self-supervised training on ``samples`` (no physics labels); checkpoints into ``out_dir``."""

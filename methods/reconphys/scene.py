@@ -3,6 +3,9 @@ differentiable simulation-rendering loop with self-forcing and truncated backpro
 
 Canonical Gaussians (the sample's ``asset/gaussians.ply``) stand in for the frozen TRELLIS 3DGS
 predictor; their appearance (colour, scale, opacity) stays fixed and only the centres move.
+Interaction samples: control trajectories drive the anchors through control springs
+(``physics.spring_mass.controls``) in training rollouts and at inference; the predicted physics
+stays a feed-forward function of the video.
 """
 from __future__ import annotations
 
@@ -87,27 +90,41 @@ def sm_params(cfg: dict[str, Any], scene: Scene, phys: dict[str, float]):
                             damping=float(phys["damping"]), total_mass=float(phys["mass"]),
                             ground_model=cfg["ground_model"], ground_height=scene.ground,
                             friction=float(phys["friction"]), restitution=float(phys["restitution"]),
-                            max_speed=float(cfg["max_speed"]), sanity_box=1e3)
+                            max_speed=float(cfg["max_speed"]), sanity_box=1e3,
+                            control_stiffness=float(cfg["control_stiffness"]))
 
 
-def substeps(cfg: dict[str, Any], scene: Scene, phys: dict[str, float], fps: float, capped: bool = True) -> int:
+def control_drive(scene: Scene, cfg: dict[str, Any], controls: np.ndarray | None):
+    """Control springs of ``controls`` (T,C,3) to the anchors, or None (free fall)."""
+    from physics.spring_mass import attach_controls
+
+    return attach_controls(controls, scene.anchors, float(cfg["control_radius"]), int(cfg["control_neighbors"]))
+
+
+def substeps(cfg: dict[str, Any], scene: Scene, phys: dict[str, float], fps: float, capped: bool = True,
+             control_edges: np.ndarray | None = None) -> int:
     """Substeps per frame from the stability estimate; ``max_substeps`` caps training rollouts only."""
     from physics.spring_mass import recommend_substeps
 
     p = sm_params(cfg, scene, phys)
-    s = recommend_substeps(scene.edges, scene.rest, p, len(scene.anchors), fps, float(cfg["substep_safety"]))
+    s = recommend_substeps(scene.edges, scene.rest, p, len(scene.anchors), fps, float(cfg["substep_safety"]),
+                           control_edges=control_edges)
     return int(np.clip(s, int(cfg["min_substeps"]), int(cfg["max_substeps"]) if capped else 10**6))
 
 
-def simulate_points(scene: Scene, phys: dict[str, Any], cfg: dict[str, Any], n_frames: int, fps: float) -> np.ndarray:
-    """Inference rollout (no autograd): anchors -> bound Gaussian centres (T, M, 3)."""
+def simulate_points(scene: Scene, phys: dict[str, Any], cfg: dict[str, Any], n_frames: int, fps: float,
+                    controls: np.ndarray | None = None) -> np.ndarray:
+    """Inference rollout (no autograd): anchors -> bound Gaussian centres (T, M, 3); ``controls`` (T,C,3)
+    drive the object through control springs."""
     from physics.binding import apply_binding
-    from physics.spring_mass import simulate
+    from physics.spring_mass import drive_edges, drive_kwargs, simulate
 
     p = sm_params(cfg, scene, phys)
+    drive = control_drive(scene, cfg, controls)
     v0 = np.broadcast_to(np.asarray(phys["v0"], np.float32), scene.anchors.shape).copy()
     res = simulate(scene.anchors, v0, scene.edges, scene.rest, p, n_frames=n_frames, fps=fps,
-                   substeps=substeps(cfg, scene, phys, fps, capped=False), gravity=GRAVITY)
+                   substeps=substeps(cfg, scene, phys, fps, False, drive_edges(drive)), gravity=GRAVITY,
+                   **drive_kwargs(drive))
     return np.asarray(apply_binding(scene.means0, scene.anchors, res.positions, scene.idx, scene.w), np.float32)
 
 
@@ -120,22 +137,25 @@ def _render(points: Tensor, scene: Scene, camera, background) -> Tensor:
 
 
 def rollout_loss(scene: Scene, phys: dict[str, Tensor], cfg: dict[str, Any], camera, background,
-                 target: Tensor, fps: float) -> tuple[Tensor, dict[str, float]]:
+                 target: Tensor, fps: float, controls: np.ndarray | None = None) -> tuple[Tensor, dict[str, float]]:
     """Photometric loss (eq. 11) of the self-forced rollout against the observed frames.
 
     ``phys`` holds differentiable scalars (stiffness, damping, friction, restitution, mass, v0 (3,)).
     Self forcing: every chunk of ``tbptt_frames`` frames starts from the model's own previous simulated
     state; truncated backprop: that state is detached, so gradients reach the physical attributes
     through one chunk of the unrolled dynamics at a time (§3.5). ``target`` (T_obs,H,W,4) RGBA.
+    ``controls`` (>= T_obs, C, 3), the observed control trajectory of an interaction video, drive every
+    chunk through control springs attached at frame 0 (their rest lengths stay those of frame 0).
     """
     from physics.binding import apply_binding
-    from physics.spring_mass import rollout_torch
+    from physics.spring_mass import drive_edges, drive_kwargs, rollout_torch
 
     t_obs = int(target.shape[0])
     chunk = max(1, int(cfg["tbptt_frames"]))
     plain = {k: (v.detach().cpu().numpy() if k == "v0" else float(v.detach())) for k, v in phys.items()}
     p = sm_params(cfg, scene, plain)
-    sub = substeps(cfg, scene, plain, fps)
+    drive = control_drive(scene, cfg, controls)
+    sub = substeps(cfg, scene, plain, fps, control_edges=drive_edges(drive))
     # the engine's particle mass is the (constant) current value; K*m/m_pred and zeta*m/m_pred give the
     # same dynamics (they depend on K/m) and carry the gradient to the predicted mass too
     mass_ratio = float(plain["mass"]) / phys["mass"]
@@ -149,7 +169,8 @@ def rollout_loss(scene: Scene, phys: dict[str, Tensor], cfg: dict[str, Any], cam
         xs, vs = rollout_torch(x, v, scene.edges, scene.rest, p, n_frames=n + 1, fps=fps, substeps=sub,
                                gravity=GRAVITY, stiffness=phys["stiffness"] * mass_ratio,
                                damping=phys["damping"] * mass_ratio,
-                               friction=phys["friction"], restitution=phys["restitution"], return_velocities=True)
+                               friction=phys["friction"], restitution=phys["restitution"], return_velocities=True,
+                               **drive_kwargs(drive, frame, frame + n + 1))
         for j in range(1, n + 1):
             pts = apply_binding(means0, scene.anchors, xs[j], scene.idx, scene.w)
             pred = _render(pts, scene, camera, background)

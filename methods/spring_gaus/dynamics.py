@@ -63,10 +63,12 @@ def make_params(cfg: dict[str, Any], rank: np.ndarray, n_anchors: int, stiffness
         control_stiffness=float(cfg["control_stiffness"]), max_speed=float(cfg["max_speed"]))
 
 
-def substeps_for(edges, rest, params, n: int, fps: float, cfg: dict[str, Any]) -> int:
+def substeps_for(edges, rest, params, n: int, fps: float, cfg: dict[str, Any], control_edges=None) -> int:
+    """Stable substeps per frame (control springs included), clipped to [min_substeps, max_substeps]."""
     from physics.spring_mass import recommend_substeps
 
-    s = recommend_substeps(edges, rest, params, n, fps, safety=float(cfg["substep_safety"]))
+    s = recommend_substeps(edges, rest, params, n, fps, safety=float(cfg["substep_safety"]),
+                           control_edges=control_edges)
     return int(min(max(s, int(cfg["min_substeps"])), int(cfg["max_substeps"])))
 
 
@@ -137,8 +139,10 @@ def fit_velocity(static: dict[str, np.ndarray], anchors: np.ndarray, cameras, rg
 class PhysicsFit:
     """Adam over log10 k_i = g + δ_i, κ, friction (+ restitution / log ζ0 if enabled)."""
 
-    def __init__(self, cfg: dict[str, Any], anchors: np.ndarray, edges, rest, rank, v0: np.ndarray) -> None:
+    def __init__(self, cfg: dict[str, Any], anchors: np.ndarray, edges, rest, rank, v0: np.ndarray,
+                 drive=None) -> None:
         self.cfg, self.anchors, self.edges, self.rest, self.rank = cfg, anchors, edges, rest, rank
+        self.drive = drive  # physics.spring_mass.ControlDrive of the observed controls (interaction) or None
         n = len(anchors)
         self.g = torch.tensor(float(cfg["init_log10_stiffness"]), requires_grad=True)
         self.delta = torch.zeros(n, requires_grad=True)
@@ -173,17 +177,17 @@ class PhysicsFit:
                     "damping": float(torch.exp(self.logc)), "v0": self.v0.detach().numpy().copy()}
 
     def rollout(self, n_frames: int, fps: float) -> tuple[torch.Tensor, int]:
-        from physics.spring_mass import rollout_torch
+        from physics.spring_mass import drive_edges, drive_kwargs, rollout_torch
 
         val = self.values()
         p = make_params(self.cfg, self.rank, len(self.anchors), stiffness=val["stiffness"],
                         soft_kappa=val["soft_kappa"], friction=val["friction"], restitution=val["restitution"],
                         damping=val["damping"])
-        sub = substeps_for(self.edges, self.rest, p, len(self.anchors), fps, self.cfg)
+        sub = substeps_for(self.edges, self.rest, p, len(self.anchors), fps, self.cfg, drive_edges(self.drive))
         xs = rollout_torch(torch.as_tensor(self.anchors), self.v0, self.edges, self.rest, p, n_frames, fps, sub,
                            GRAVITY, stiffness=10.0 ** self.log10_k(), soft_kappa=self.kappa,
                            friction=self.mu.clamp(0.0, 2.0), restitution=self.e.clamp(0.0, 1.0),
-                           damping=torch.exp(self.logc))
+                           damping=torch.exp(self.logc), **drive_kwargs(self.drive, 0, n_frames))
         return xs, sub
 
 
@@ -207,11 +211,14 @@ def coarse_stiffness_search(fit: PhysicsFit, loss_fn, n_frames: int, fps: float,
 
 def fit_physics(anchors: np.ndarray, edges, rest, rank, v0: np.ndarray, binding: dict[str, Any],
                 app: dict[str, np.ndarray], cameras, rgb, alpha, fps: float, n_obs: int, background,
-                cfg: dict[str, Any], rng: np.random.Generator, log: list) -> dict[str, Any]:
-    """Fit the physical parameters to all observed frames of the seen views (eq. 18, λ = 0.05)."""
+                cfg: dict[str, Any], rng: np.random.Generator, log: list, drive=None) -> dict[str, Any]:
+    """Fit the physical parameters to all observed frames of the seen views (eq. 18, λ = 0.05).
+
+    ``drive`` (a ``physics.spring_mass.ControlDrive`` of the observed control trajectory) makes every
+    rollout follow the observed controls through control springs (interaction samples)."""
     from physics.binding import apply_binding
 
-    fit = PhysicsFit(cfg, anchors, edges, rest, rank, v0)
+    fit = PhysicsFit(cfg, anchors, edges, rest, rank, v0, drive)
     a_t = _appearance(app)
     rgb_t = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in rgb.items()}
     al_t = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in alpha.items()}

@@ -5,6 +5,10 @@ sampling (eq. 4) → kNN springs (eq. 5) → IDW binding (eq. 6/15) → appearan
 bound centres (§4.3) → v0 from the pre-contact frames → per-anchor k_i, κ (eq. 8), friction
 (eq. 14) by Adam on L1 + D-SSIM (eq. 18) through the differentiable warp rollout (eq. 7-13,
 16-17) → predict by simulating every queried frame, binding and rendering every camera.
+
+Interaction samples: the observed control trajectory is attached to the anchors by control springs
+(``physics.spring_mass.controls``, PhysTwin's convention) in every fit rollout, and ``predict``
+follows ``query.controls`` the same way (the future part of the interaction, or an unseen one).
 """
 from __future__ import annotations
 
@@ -68,7 +72,7 @@ def simulate(asset: dict[str, Any] | str | Path, controls: np.ndarray | None, n_
     """
     from methods.spring_gaus.dynamics import GRAVITY, make_params, substeps_for
     from physics.binding import apply_binding
-    from physics.spring_mass import control_springs
+    from physics.spring_mass import drive_edges, drive_kwargs
     from physics.spring_mass import simulate as sm_simulate
 
     a = load_asset(asset) if isinstance(asset, (str, Path)) else asset
@@ -77,21 +81,21 @@ def simulate(asset: dict[str, Any] | str | Path, controls: np.ndarray | None, n_
     edges, rest, rank = np.asarray(ph["edges"], np.int32), np.asarray(ph["rest"], np.float32), np.asarray(ph["rank"])
     p = make_params(cfg, rank, len(x0), stiffness=np.asarray(ph["stiffness"], np.float64), soft_kappa=ph["soft_kappa"],
                     friction=ph["friction"], restitution=ph["restitution"], damping=ph["damping"])
-    ce = None
-    if controls is not None:
-        controls = np.asarray(controls, np.float64)
-        ce, _ = control_springs(controls[0], x0, float(cfg["control_radius"]), int(cfg["control_neighbors"]))
-    sub = substeps_for(edges, rest, p, len(x0), fps, {**cfg, "max_substeps": 10**6})
-    if ce is not None:
-        from physics.spring_mass import recommend_substeps
-
-        sub = max(sub, recommend_substeps(edges, rest, p, len(x0), fps, float(cfg["substep_safety"]), ce))
+    drive = control_drive(cfg, controls, x0)
+    sub = substeps_for(edges, rest, p, len(x0), fps, {**cfg, "max_substeps": 10**6}, drive_edges(drive))
     v0 = np.broadcast_to(np.asarray(ph["v0"], np.float32), x0.shape).copy()
     res = sm_simulate(x0, v0, edges, rest, p, n_frames=int(n_frames), fps=float(fps), substeps=sub,
-                      gravity=GRAVITY, controls=controls, control_edges=ce)
+                      gravity=GRAVITY, **drive_kwargs(drive))
     pts = apply_binding(np.asarray(b["means0"]), x0, res.positions, np.asarray(b["idx"]), np.asarray(b["w"]),
                         mode=b["mode"])
     return {"anchors": res.positions, "points": np.asarray(pts, np.float32), "substeps": sub}
+
+
+def control_drive(cfg: dict[str, Any], controls: np.ndarray | None, anchors: np.ndarray):
+    """Control springs of ``controls`` (T,C,3) to the anchors (``control_radius`` / ``control_neighbors``)."""
+    from physics.spring_mass import attach_controls
+
+    return attach_controls(controls, anchors, float(cfg["control_radius"]), int(cfg["control_neighbors"]))
 
 
 def load_asset(path: str | Path) -> dict[str, Any]:
@@ -106,6 +110,12 @@ def load_asset(path: str | Path) -> dict[str, Any]:
              "colors": np.asarray(g["colors"], np.float32), "opacities": np.asarray(g["opacities"], np.float32)}
     return {"config": d["config"], "physics": d["physics"], "binding": d["binding"], "gaussians": gauss,
             "background": tuple(d["background"])}
+
+
+def _resting(anchors: np.ndarray, static: dict[str, Any], cfg: dict[str, Any]) -> bool:
+    """True if the lowest anchor touches the ground at frame 0 (within the v0 fit's contact margin)."""
+    margin = float(cfg["contact_margin"]) * float(static["voxel"])
+    return float(anchors[:, 2].min()) <= float(cfg["ground_height"]) + margin
 
 
 class SpringGaus(Method):
@@ -129,7 +139,7 @@ class SpringGaus(Method):
                 "n_b=8 (paper 2048/256/16/16), 8 dynamic iters on 4 sampled frames (paper 300 on all), p_b=2 "
                 "(paper 0.5), fixed zeta0=1.0 (paper 0.1 at m0=1); added a mask L1 term in the static fit and a "
                 "coarse global-K line search before Adam; v0 fit uses the exact ballistic closed form")
-    inputs = MethodInputs(views="multi", rgb=True, masks=True)
+    inputs = MethodInputs(views="multi", rgb=True, masks=True, controls=True)
     kind = "method"
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
@@ -163,15 +173,19 @@ class SpringGaus(Method):
                    "means0": static["means"], "idx": idx, "w": w}
         bound0 = np.asarray(apply_binding(static["means"], anchors, anchors, idx, w, mode=binding["mode"]), np.float32)
 
+        drive = None if obs.controls is None else control_drive(cfg, obs.controls[: obs.n_observed], anchors)
         t0 = time.perf_counter()
-        v0, t_contact = fit_velocity(static, anchors, cams, obs.rgb, obs.fps, obs.n_observed, bg, cfg, rng)
+        if drive is not None and _resting(anchors, static, cfg):  # held on the ground: no ballistic frames
+            v0, t_contact = np.zeros(3, np.float32), 0
+        else:
+            v0, t_contact = fit_velocity(static, anchors, cams, obs.rgb, obs.fps, obs.n_observed, bg, cfg, rng)
         timing["v0_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         gauss = refine_appearance(bound0, static, cams, rgb0, al0, bg, cfg)
         timing["refine_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         phys = fit_physics(anchors, edges, rest, rank, v0, binding, gauss, cams, obs.rgb, obs.alpha, obs.fps,
-                           obs.n_observed, bg, cfg, rng, log)
+                           obs.n_observed, bg, cfg, rng, log, drive)
         timing["physics_s"] = time.perf_counter() - t0
         physics = {"anchors": anchors, "edges": edges, "rest": rest, "rank": rank, "ground_model": cfg["ground_model"],
                    "total_mass": float(cfg["total_mass"]), "contact_frame": int(t_contact), **phys}

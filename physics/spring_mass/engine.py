@@ -35,6 +35,7 @@ class Engine:
         self, x0: np.ndarray, edges: np.ndarray, rest: np.ndarray, params: SpringMassParams,
         n_frames: int, fps: float, substeps: int, gravity, controls: np.ndarray | None,
         control_edges: np.ndarray | None, device: str = "cpu", precision: str = "float32",
+        control_rest: np.ndarray | None = None,
     ) -> None:
         self.kern = K.get_kernels(precision)
         self.np_dtype = np.float32 if precision == "float32" else np.float64
@@ -68,7 +69,8 @@ class Engine:
         self.w_sign = arr(sign if sign.size else np.zeros(1, self.np_dtype))
         self.w_mass = arr(self.mass.astype(self.np_dtype))
 
-        # control springs: rows (control, particle); rest = initial distance
+        # control springs: rows (control, particle); rest = initial distance unless ``control_rest`` is given
+        # (a rollout chunk that starts from a simulated state keeps the rest lengths of the first frame)
         ce = np.zeros((0, 2), np.int32) if control_edges is None else np.asarray(control_edges, np.int64).reshape(-1, 2)
         self.controls = None
         if controls is not None and ce.shape[0]:
@@ -76,7 +78,10 @@ class Engine:
             if c.shape[0] != self.T:
                 raise ValueError(f"controls have {c.shape[0]} frames, expected n_frames={self.T}")
             self.controls = [wp.array(c[t].astype(self.np_dtype), dtype=self.vec3, device=device) for t in range(self.T)]
-            c_rest = np.linalg.norm(np.asarray(x0, np.float64)[ce[:, 1]] - c[0][ce[:, 0]], axis=1)
+            c_rest = (np.linalg.norm(np.asarray(x0, np.float64)[ce[:, 1]] - c[0][ce[:, 0]], axis=1)
+                      if control_rest is None else np.asarray(control_rest, np.float64).reshape(-1))
+            if c_rest.shape[0] != ce.shape[0]:
+                raise ValueError("control_rest must have one entry per control spring")
             coffs, (cc, cr) = _csr(self.n, ce[:, 1], [ce[:, 0].astype(np.int32), c_rest.astype(self.np_dtype)])
         else:
             ce = np.zeros((0, 2), np.int32)

@@ -46,7 +46,7 @@ def simulate(
     x0: np.ndarray, v0: np.ndarray, edges: np.ndarray, rest: np.ndarray, params: SpringMassParams,
     n_frames: int, fps: float, substeps: int, gravity=(0.0, 0.0, -9.81),
     controls: np.ndarray | None = None, control_edges: np.ndarray | None = None,
-    device: str = "cpu", precision: str = "float32",
+    device: str = "cpu", precision: str = "float32", control_rest: np.ndarray | None = None,
 ) -> SpringMassResult:
     """Roll the spring-mass system forward (Spring-Gaus eq. 7-14 / PhysTwin App. A).
 
@@ -54,13 +54,14 @@ def simulate(
     (T,C,3) are linearly interpolated inside each frame. Deterministic (no atomics). Warns
     (``StabilityWarning``) when dt exceeds ``stable_dt``; raises ``SimulationDiverged`` on
     NaN/inf, speed > ``params.max_speed`` or leaving ``params.sanity_box``.
-    ``precision="float64"`` runs the float64 kernels (outputs are still float32).
+    ``precision="float64"`` runs the float64 kernels (outputs are still float32). Control springs rest
+    at their frame-0 length unless ``control_rest`` (one per control edge) is given.
     """
     from physics.spring_mass.engine import Engine  # lazy: imports warp
 
     x0, v0, edges, rest, h = prepare(x0, v0, edges, rest, params, n_frames, fps, substeps, control_edges)
     eng = Engine(x0, edges, rest, params, n_frames, fps, substeps, gravity, controls, control_edges,
-                 device=device, precision=precision)
+                 device=device, precision=precision, control_rest=control_rest)
     ks = spring_stiffness(params, edges, x0.shape[0])
     eng.set_params(ks, spring_damping(params, edges.shape[0]), params.friction, params.restitution)
     xs, vs = eng.forward(x0, v0)

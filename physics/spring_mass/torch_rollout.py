@@ -75,6 +75,7 @@ def rollout_torch(
     stiffness: torch.Tensor | None = None, damping: torch.Tensor | None = None,
     friction: torch.Tensor | None = None, restitution: torch.Tensor | None = None,
     soft_kappa: torch.Tensor | None = None, return_velocities: bool = False, device: str = "cpu",
+    control_rest: np.ndarray | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Differentiable positions (T,N,3) (and velocities) of ``simulate`` with the same physics.
 
@@ -82,7 +83,8 @@ def rollout_torch(
     ``friction``, ``restitution``, ``soft_kappa`` override the ``params`` fields and receive
     gradients, as do ``x0`` and ``v0`` ((N,3) or (3,)) when they require grad. Friction and
     restitution gradients hold for a fixed contact set (the contact test itself is a step).
-    Raises ``SimulationDiverged`` like ``simulate``.
+    Raises ``SimulationDiverged`` like ``simulate``. ``control_rest`` fixes the control-spring rest
+    lengths (default: frame-0 distances), e.g. for chunked rollouts (``physics.spring_mass.controls``).
     """
     from physics.spring_mass.engine import Engine  # lazy: imports warp
 
@@ -95,7 +97,7 @@ def rollout_torch(
     xn, _, e_np, r_np, _ = prepare(x0.detach().cpu().double().numpy(), v0.detach().cpu().double().numpy(),
                                    edges, rest, params, n_frames, fps, substeps, control_edges)
     eng = Engine(xn, e_np, r_np, params, n_frames, fps, substeps, gravity, controls, control_edges,
-                 device=device, precision=precision)
+                 device=device, precision=precision, control_rest=control_rest)
     s = e_np.shape[0]
     if stiffness is None and soft_kappa is None:
         k = _as_t(spring_stiffness(params, e_np, n), x0)
