@@ -3,7 +3,9 @@
 Pages: ``index.html`` (each track's leaderboard, runtime-vs-accuracy plots, methods, failures,
 gallery), ``track-<t>.html`` (every table of a track with CSV/JSON/Markdown/LaTeX exports under
 ``tables/``), ``method-<m>.html`` (paper, what it replaces, settings, results), ``methods.html``, and
-``sample-<id>.html`` (GT | prediction GIFs per method, metric-vs-frame plots). Every string from
+``sample-<id>.html`` (GT | prediction GIFs per method, metric-vs-frame plots), and — when the runs
+span more than one GT physics model — ``cross-model.html`` (method × GT model matrix per track,
+``leaderboards.matrix``). Every string from
 method specs and result files goes through jinja2 autoescaping or ``html.escape`` (SVG).
 """
 from __future__ import annotations
@@ -18,12 +20,14 @@ import pandas as pd
 from markupsafe import Markup
 
 from leaderboards.aggregate import aggregate, failures, load_results, method_table, sample_table
+from leaderboards.matrix import build_matrix, gt_models, matrix_view
 from leaderboards.media import comparison_gif, frame_series, slug
 from leaderboards.plots import line_plot, scatter_plot
 from leaderboards.tables import MAIN_COLS, Table, build_tables, export
 
 PLOT_METRICS = (("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("lpips", "LPIPS"), ("iou", "IoU"),
                 ("chamfer", "Chamfer (m²)"), ("tracking_error", "tracking error (m)"))
+CROSS_MODEL_PAGE = "cross-model.html"
 COST_NOTE = ("time: fit + predict wall-clock seconds per sample on the run's device; peak mem: the sample "
              "process's peak resident memory (MiB).")
 
@@ -109,8 +113,10 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
     datasets = sorted({str(r["dataset"]) for r in results})
     sample_href = {(str(r["dataset"]), s["sample_id"]): f"sample-{slug(s['sample_id'] if len(datasets) == 1 else str(r['dataset']) + '/' + s['sample_id'])}.html"
                    for r in results for s in r["samples"]}
+    models = gt_models(samples)
     common = {"title": title, "version": metadata.version("physrecon-bench"),
-              "tracks": [{"name": t, "href": track_href[t]} for t in tracks]}
+              "tracks": [{"name": t, "href": track_href[t]} for t in tracks],
+              "cross_model": CROSS_MODEL_PAGE if len(models) > 1 else None}
     unavailable = _unavailable(results)
     fails = failures(samples).to_dict("records")
 
@@ -138,6 +144,14 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
         sections.append({"name": track, "href": track_href[track], "table": _view(tables[0], index_notes, method_href),
                          "scatter": scatter})
 
+    if common["cross_model"]:
+        notes = _Notes()
+        matrices = [build_matrix(samples, track) for track in tracks]
+        for t in matrices:
+            t.files = export(t, tdir)  # type: ignore[attr-defined]
+        (out / CROSS_MODEL_PAGE).write_text(env.get_template("cross_model.html.j2").render(
+            **common, page_title="Cross-model matrix", models=models, datasets=datasets,
+            matrices=[matrix_view(t, notes.number, method_href) for t in matrices], notes=notes.all()))
     for name, spec in specs.items():
         _method_page(env, common, out, spec, [r for r in results if r["method_spec"]["name"] == name],
                      samples[samples["method"] == name], method_href, sample_href, tdir, fails)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -74,3 +75,9 @@ def runs(tmp_path) -> list[Path]:
         _sample("s0", "obj0", "cube", summary=_summary(28.0, 19.0, 18.0, 0.005), params=_ok_params(5.0, 0.02, 0.2),
                 track="transfer")], track="transfer")
     return [a, b, x, t]
+
+
+@pytest.fixture()
+def run_kit() -> SimpleNamespace:
+    """The helpers above, for tests that write their own hand-made scored runs."""
+    return SimpleNamespace(write_run=write_run, spec=_spec, sample=_sample, summary=_summary, na_params=NA_PARAMS)
