@@ -15,6 +15,28 @@ from typing import Any, Literal
 import numpy as np
 
 
+#: keys of a method YAML that the harness reads (not the method's hyper-parameters)
+HARNESS_CONFIG_KEYS = frozenset({"timeout_s", "description", "name"})
+
+
+def merge_config(method: str, defaults: dict[str, Any], config: dict[str, Any] | None,
+                 nested: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``defaults`` overridden by ``config``; dict-valued ``nested`` keys are merged one level deep.
+
+    Keys that are neither defaults nor harness keys raise ValueError naming the method and the keys.
+    """
+    cfg = {**defaults, **{k: dict(defaults[k]) for k in nested}}
+    unknown = set(config or {}) - set(defaults) - HARNESS_CONFIG_KEYS
+    if unknown:
+        raise ValueError(f"{method}: unknown config keys {sorted(unknown)}")
+    for k, v in (config or {}).items():
+        if k in nested:
+            cfg[k].update(v or {})
+        elif k in defaults:
+            cfg[k] = v
+    return cfg
+
+
 @dataclass(frozen=True)
 class MethodInputs:
     """What a method is allowed to read from a sample (shown on the leaderboard)."""

@@ -18,6 +18,7 @@ BUILTINS: dict[str, str] = {
     "phystwin": "methods.phystwin:PhysTwin",
     "physinteract": "methods.physinteract:PhysInteract",
     "reconphys": "methods.reconphys:ReconPhys",
+    "vid2sim": "methods.vid2sim:Vid2Sim",
 }
 
 

@@ -206,9 +206,81 @@ def run_training(model, optimizer, step_fn: Callable[[int], dict[str, float]], o
     return {"start_step": start, "step": step, "metrics": metrics, "out_dir": str(out_dir)}
 
 
+def train_minibatches(method: Any, items: list[Any], loss_fn: Callable[[Any, Any, int], tuple[Any, dict[str, float]]],
+                      out_dir: Path, stop_after: int | None = None,
+                      skip: tuple[type[BaseException], ...] = ()) -> dict[str, Any]:
+    """A learned method's ``train``: Adam (``lr``) on ``batch`` items per step drawn from (``seed``, step),
+    gradient clipping (``grad_clip``), ``run_training`` for ``steps`` steps into ``out_dir``.
+
+    ``method`` has ``cfg``, ``name`` and ``build_model()``; ``loss_fn(model, item, step)`` returns
+    (loss tensor, metrics). Items raising one of ``skip`` (e.g. a diverged rollout) are left out of the step
+    and counted in ``skipped``. Afterwards ``method._model`` is the trained model and ``cfg["checkpoint"]`` ``out_dir``.
+    """
+    import numpy as np
+    import torch
+
+    cfg = method.cfg
+    torch.manual_seed(int(cfg["seed"]))
+    model = method.build_model().train()
+    opt = torch.optim.Adam(model.parameters(), lr=float(cfg["lr"]))
+
+    def step_fn(step: int) -> dict[str, float]:
+        rng = np.random.default_rng([int(cfg["seed"]), step])  # resumable: the batch depends on the step only
+        batch = rng.choice(len(items), size=min(int(cfg["batch"]), len(items)), replace=False)
+        opt.zero_grad()
+        logs, skipped = [], 0
+        for i in batch:
+            try:
+                loss, log = loss_fn(model, items[int(i)], step)
+            except skip:
+                skipped += 1
+                continue
+            (loss / len(batch)).backward()
+            logs.append(log)
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), float(cfg["grad_clip"]))
+        if logs:
+            opt.step()
+        keys = list(logs[0]) if logs else ["loss"]
+        return {**{k: float(np.mean([g[k] for g in logs])) if logs else float("nan") for k in keys},
+                "grad_norm": float(gn), "skipped": float(skipped)}
+
+    cfg_json = {k: v for k, v in cfg.items() if k not in ("checkpoint", "checkpoint_step")}
+    res = run_training(model, opt, step_fn, Path(out_dir), int(cfg["steps"]), cfg_json,
+                       save_every=int(cfg["save_every"]), description=f"train {method.name}", stop_after=stop_after)
+    method._model = model.eval()
+    cfg["checkpoint"] = str(Path(out_dir).resolve())
+    return {**res, "n_samples": len(items)}
+
+
 def default_checkpoint_dir(method: str, data_root: Path) -> Path:
     """runs/checkpoints/<method>/<dataset name> (what `bench run` looks for by default)."""
     return Path("runs") / "checkpoints" / method / Path(data_root).resolve().name
+
+
+def missing_checkpoint(method: str, label: str, path: Path, data: str) -> UserError:
+    """The one-line `bench run` error of a learned method without a checkpoint: where it looked, how to train."""
+    return UserError("checkpoint", f"no {label} checkpoint in '{path}'",
+                     f"train one with `bench train --method {method} --data {data} --split train --out {path}` "
+                     f"or set `checkpoint:` in configs/methods/{method}.yaml")
+
+
+def resolve_checkpoint(config: dict[str, Any], method: str, label: str, data_root: Path) -> dict[str, Any]:
+    """A learned method's `resolve_run_config`: ``checkpoint`` (default ``default_checkpoint_dir``) made
+    absolute and its latest step recorded, or the ``missing_checkpoint`` error."""
+    path = Path(config.get("checkpoint") or default_checkpoint_dir(method, data_root))
+    meta = latest_checkpoint(path)
+    if meta is None:
+        raise missing_checkpoint(method, label, path, str(data_root))
+    return {**config, "checkpoint": str(path.resolve()), "checkpoint_step": int(meta["step"])}
+
+
+def load_trained_model(build: Callable[[], Any], checkpoint: str | None, method: str, label: str):
+    """``build()`` with the latest weights of ``checkpoint``, in eval mode (or the ``missing_checkpoint`` error)."""
+    if not checkpoint or latest_checkpoint(Path(checkpoint)) is None:
+        raise missing_checkpoint(method, label, Path(checkpoint or f"runs/checkpoints/{method}/<dataset>"), "DATA")
+    model = build()
+    load_checkpoint(Path(checkpoint), model)
+    return model.eval()
 
 
 def train_method(method_name: str, data_root: Path, split: str, out_dir: Path | None, config: dict[str, Any],
