@@ -22,6 +22,22 @@ def load_canonical(sample_path: Path) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in g.items()}
 
 
+#: world-block keys that are sampled GT parameters (spring-mass friction / restitution, MPM friction):
+#: only privileged (gt_physics) methods see them; the others must estimate or assume them
+GT_WORLD_KEYS = {"ground": ("friction", "restitution")}
+
+
+def visible_world(world: dict, inputs: MethodInputs) -> dict:
+    """The sample's world block minus its GT parameters (unless the method declares ``gt_physics``)."""
+    if inputs.gt_physics:
+        return world
+    out = dict(world)
+    for block, keys in GT_WORLD_KEYS.items():
+        if isinstance(out.get(block), dict):
+            out[block] = {k: v for k, v in out[block].items() if k not in keys}
+    return out
+
+
 def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
     s = SampleDir(Path(sample_path))
     meta = s.meta
@@ -31,7 +47,7 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
     obs = Observation(
         sample_id=meta["sample_id"], object_id=meta["object_id"], fps=float(meta["time"]["fps"]),
         n_frames=s.n_frames, n_observed=t_obs, background=tuple(meta["render"]["background"]),
-        world=meta["world"], cameras=cams,
+        world=visible_world(meta["world"], inputs), cameras=cams,
     )
     for v in views:
         frames = [s.frame(v, t) for t in range(t_obs)]

@@ -28,7 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "control_radius_m": 0.1,
     # geometry / simulation
     "n_particles": 300, "n_grid": 16, "domain_half_width_m": 0.6, "density": 100.0, "substeps": None,
-    "binding_k": 8, "smooth_k": 6,
+    "binding_k": 8, "smooth_k": 6, "ground_friction": 0.5,
     # optimisation (eq. 3-5, AdamW + cosine)
     "material_field": "per_particle", "optimize_trajectory": True, "optimize_v0": True,
     "iterations": 30, "log10_E_init": 4.0, "log10_E_bounds": [3.0, 5.0], "nu_init": 0.3,
@@ -112,7 +112,7 @@ class PhysInteract(Method):
                                                     float(cfg["contact_depth_noise_m"]), float(cfg["trajectory_noise_m"]))
             ctrl_index = per.contact_index(x0, contacts, float(cfg["control_radius_m"]))
             reach += float(np.abs(traj0 - traj0[:1]).max())
-        friction = float((obs.world.get("ground") or {}).get("friction") or 0.5)
+        friction = float(cfg["ground_friction"])  # not estimated by the paper; the GT value is not an input
         hi = float(cfg["log10_E_bounds"][1])
         params = self._mpm_params(x0, reach, 10.0**hi, float(cfg["nu_init"]), friction)
         if params.substeps is None:  # fixed from the stiffest E allowed, so the CFL holds throughout

@@ -86,3 +86,20 @@ def test_failing_and_slow_methods_are_recorded(tiny_data):
         bench(["eval", str(out)])
         res = json.loads((out / "results.json").read_text())
         assert [s["status"] for s in res["samples"]] == ["failed", "failed"]
+
+
+def test_observation_hides_gt_ground_parameters(tiny_data):
+    """The world block's ground friction / restitution are sampled GT parameters: only privileged
+    (gt_physics) methods see them; everything else of the world block passes through."""
+    from methods.base import MethodInputs
+    from methods.observation import build_observation
+
+    sample = sorted(p for p in (tiny_data / "data").iterdir() if p.is_dir())[0]
+    meta = json.loads((sample / "sample.json").read_text())
+    assert "friction" in meta["world"]["ground"]
+    plain = build_observation(sample, MethodInputs(views="mono"))
+    oracle = build_observation(sample, MethodInputs(views="mono", gt_physics=True))
+    assert "friction" not in plain.world["ground"] and "restitution" not in plain.world["ground"]
+    assert plain.world["ground"]["height"] == meta["world"]["ground"]["height"]
+    assert plain.world["gravity"] == meta["world"]["gravity"]
+    assert oracle.world["ground"]["friction"] == meta["world"]["ground"]["friction"]
