@@ -13,6 +13,7 @@ ENTRY_POINT_GROUP = "physrecon_bench.methods"
 BUILTINS: dict[str, str] = {
     "static": "methods.baselines:StaticBaseline",
     "oracle": "methods.baselines:OracleBaseline",
+    "train_mean": "methods.baselines:TrainMeanBaseline",
     "external": "methods.external:ExternalMethod",
     "spring_gaus": "methods.spring_gaus:SpringGaus",
     "phystwin": "methods.phystwin:PhysTwin",

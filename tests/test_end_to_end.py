@@ -114,3 +114,37 @@ def test_gen_killed_midway_resumes_to_identical_manifest(pipeline, tmp_path):
     subprocess.run(_gen_cmd(out), check=True, capture_output=True)
     assert (out / "manifest.jsonl").read_bytes() == (data / "manifest.jsonl").read_bytes()
     assert not list(out.glob(".tmp-*"))
+
+
+def test_train_mean_baseline_predicts_training_means(pipeline, tmp_path):
+    """`train_mean`: bench train averages the train split's GT (log10 for stiffness); its test-split
+    parameter errors equal |mean - gt| computed here from the sample.json files directly."""
+    from bench.errors import UserError
+
+    _, data, _ = pipeline
+    recs = read_manifest(data)
+    train = [r["sample_id"] for r in recs if r["split"] == "train" and r["status"] == "ok"]
+    test = [r["sample_id"] for r in recs if r["split"] == "test" and r["status"] == "ok"]
+    assert train and test
+    with pytest.raises(UserError, match="no .* checkpoint"):  # run before train: the one-line error
+        from methods.baselines import TrainMeanBaseline
+
+        TrainMeanBaseline.resolve_run_config({"checkpoint": str(tmp_path / "none")}, data)
+    ck, run = tmp_path / "ck", tmp_path / "run"
+    assert bench(["train", "--method", "train_mean", "--data", str(data), "--split", "train", "--out", str(ck)]) == 0
+    assert bench(["run", "--method", "train_mean", "--data", str(data), "--split", "test", "--out", str(run),
+                  "--method-config", str(_cfg(tmp_path, ck))]) == 0
+    assert bench(["eval", str(run)]) == 0
+    gt = {s: json.loads((data / s / "sample.json").read_text())["physics"]["params"] for s in train + test}
+    k_mean = 10 ** np.mean([np.log10(gt[s]["stiffness"]) for s in train])
+    mu_mean = np.mean([gt[s]["friction"] for s in train])
+    for s in test:
+        err = json.loads((run / s / "metrics.json").read_text())["params"]["errors"]
+        assert err["stiffness"]["log10_abs"] == pytest.approx(abs(np.log10(k_mean) - np.log10(gt[s]["stiffness"])), abs=1e-9)
+        assert err["friction"]["abs"] == pytest.approx(abs(mu_mean - gt[s]["friction"]), abs=1e-9)
+
+
+def _cfg(tmp_path, ck):
+    p = tmp_path / "tm.yaml"
+    p.write_text(f"checkpoint: {ck}\n")
+    return p
