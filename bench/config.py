@@ -127,6 +127,11 @@ class SpringMassConfig(_Strict):
     """GT spring-mass sampling. Ranges are sampled uniformly (log10 ranges in log space)."""
 
     n_anchors: int = Field(64, ge=4, le=100_000)
+    # fps: farthest-point subset of 20 n uniform interior samples — an even cover that reaches the
+    # surface (Spring-Gaus eq. 4 volume sampling); uniform: n i.i.d. interior samples, whose sparse outer
+    # shell leaves the lowest particle of a 1 m sphere ~10 cm above its surface, so the rendered surface
+    # sinks that far into the ground once the particles rest on it
+    anchor_sampling: Literal["fps", "uniform"] = "fps"
     knn: int = Field(8, ge=1, le=64)
     substeps: int = Field(0, ge=0, le=100_000)  # 0 = auto: the stability rule of physics.spring_mass.recommend_substeps
     force_law: Literal["spring_gaus", "phystwin"] = "spring_gaus"

@@ -78,12 +78,17 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
     from scipy.spatial import cKDTree
 
     from datagen.assets import sample_surface_even, sample_volume, volume
+    from datagen.assets.sampling import farthest_point_sampling
 
     sc, ph, rc = profile.scenario, profile.physics, profile.render
     model = _choose_model(profile, rng)
     mesh = load_scaled_mesh(object_id, profile.assets)
     n_vol = {"spring_mass": ph.spring_mass.n_anchors, "reduced": ph.reduced.n_volume_samples, "mpm": 8}[model]
-    vol_obj = sample_volume(mesh, n_vol, rng)
+    if model == "spring_mass" and ph.spring_mass.anchor_sampling == "fps":
+        dense = sample_volume(mesh, 20 * n_vol, rng)
+        vol_obj = dense[farthest_point_sampling(dense, n_vol, int(rng.integers(len(dense))))]
+    else:
+        vol_obj = sample_volume(mesh, n_vol, rng)
     surf_obj, normals_obj, colors, _f, _b = sample_surface_even(mesh, rc.n_surface_points, rng)
 
     interaction = sc.kind == "interaction"
