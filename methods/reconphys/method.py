@@ -24,6 +24,9 @@ DEFAULTS: dict[str, Any] = {
     "seed": 0, "threads": 1, "checkpoint": None, "checkpoint_step": None,
     # anchors / springs / binding (§4.1, eq. 5, 15)
     "n_anchors": 40, "n_k": 8, "n_b": 6, "p_b": 2.0, "fill_res": 12,
+    # §3.2: anchor *displacements* are IDW-propagated to the Gaussian centres (exact at rest; "idw" is
+    # Spring-Gaus eq. 15, which shrinks the canonical Gaussians towards 40 sparse anchors; "lbs" option)
+    "binding_mode": "idw_disp",
     # simulator (the datasets' spring-mass law; global parameters shared by all springs)
     "force_law": "spring_gaus", "ground_model": "phystwin", "substep_safety": 0.8, "min_substeps": 4,
     "max_substeps": 600, "max_speed": 100.0,
@@ -176,7 +179,7 @@ class ReconPhys(Method):
         doc = {"format": "reconphys-asset/1", "physics": asset["physics"], "timing": asset["timing"],
                "checkpoint": self.cfg.get("checkpoint"), "checkpoint_step": self.cfg.get("checkpoint_step"),
                "anchors": sc.anchors.tolist(), "edges": sc.edges.tolist(), "rest": sc.rest.tolist(),
-               "binding": {"kind": "idw", "k": int(self.cfg["n_b"]), "power": float(self.cfg["p_b"])},
+               "binding": {"kind": self.cfg["binding_mode"], "k": int(self.cfg["n_b"]), "power": float(self.cfg["p_b"])},
                "gaussians": "the sample's canonical Gaussians (asset/gaussians.ply)"}
         (out_dir / "physics.json").write_text(json.dumps(doc))
 

@@ -125,7 +125,8 @@ def simulate_points(scene: Scene, phys: dict[str, Any], cfg: dict[str, Any], n_f
     res = simulate(scene.anchors, v0, scene.edges, scene.rest, p, n_frames=n_frames, fps=fps,
                    substeps=substeps(cfg, scene, phys, fps, False, drive_edges(drive)), gravity=GRAVITY,
                    **drive_kwargs(drive))
-    return np.asarray(apply_binding(scene.means0, scene.anchors, res.positions, scene.idx, scene.w), np.float32)
+    return np.asarray(apply_binding(scene.means0, scene.anchors, res.positions, scene.idx, scene.w,
+                                    mode=cfg["binding_mode"]), np.float32)
 
 
 def _render(points: Tensor, scene: Scene, camera, background) -> Tensor:
@@ -172,7 +173,7 @@ def rollout_loss(scene: Scene, phys: dict[str, Tensor], cfg: dict[str, Any], cam
                                friction=phys["friction"], restitution=phys["restitution"], return_velocities=True,
                                **drive_kwargs(drive, frame, frame + n + 1))
         for j in range(1, n + 1):
-            pts = apply_binding(means0, scene.anchors, xs[j], scene.idx, scene.w)
+            pts = apply_binding(means0, scene.anchors, xs[j], scene.idx, scene.w, mode=cfg["binding_mode"])
             pred = _render(pts, scene, camera, background)
             diff = (pred - target[frame + j]) ** 2
             losses.append(diff[..., :3].mean() + lam_a * diff[..., 3].mean())
