@@ -24,11 +24,14 @@ def sample_anchors(means: np.ndarray, hull: np.ndarray, vox: float, n_anchors: i
                    rng: np.random.Generator) -> np.ndarray:
     """Volume sampling V(X) (eq. 4): fill the occupancy of the Gaussian centres, FPS n_anchors.
 
-    Occupancy = voxels holding a centre, closed (2 dilations) and hole-filled; if that does not
-    enclose a volume (open surface), fall back to the carved hull voxels near the centres.
+    Occupancy = voxels holding a centre, dilated once, closed (2) and hole-filled, then eroded once
+    (the dilation only bridges gaps between centres; it must not inflate the volume). If that does
+    not enclose a volume (open surface), the carved hull voxels within one voxel of a centre are
+    added. Candidates outside the convex hull of the centres are dropped: anchors outside the
+    reconstructed surface would touch the ground before the rendered object does.
     """
-    from scipy.ndimage import binary_closing, binary_dilation, binary_fill_holes
-    from scipy.spatial import cKDTree
+    from scipy.ndimage import binary_closing, binary_dilation, binary_erosion, binary_fill_holes
+    from scipy.spatial import Delaunay, cKDTree
 
     from datagen.assets.sampling import farthest_point_sampling
 
@@ -37,13 +40,19 @@ def sample_anchors(means: np.ndarray, hull: np.ndarray, vox: float, n_anchors: i
     occ = np.zeros(shape, bool)
     ijk = np.floor((means - lo) / vox).astype(int)
     occ[tuple(ijk.T)] = True
-    occ = binary_closing(binary_dilation(occ, iterations=1), iterations=2)
-    filled = binary_fill_holes(occ)
-    cand = lo + vox * (np.argwhere(filled) + 0.5)
-    if filled.sum() < 1.3 * occ.sum():  # not closed: use the carved hull near the centres
+    closed = binary_closing(binary_dilation(occ, iterations=1), iterations=2)
+    filled = binary_fill_holes(closed)
+    cand = lo + vox * (np.argwhere(binary_erosion(filled, iterations=1) | occ) + 0.5)
+    if filled.sum() < 1.3 * closed.sum():  # not closed: use the carved hull near the centres
         d = cKDTree(means).query(hull)[0]
-        cand = np.concatenate([cand, hull[d <= 3 * vox]])
+        cand = np.concatenate([cand, hull[d <= vox]])
     cand = cand + rng.uniform(-0.25, 0.25, cand.shape) * vox
+    try:
+        inside = Delaunay(means).find_simplex(cand) >= 0
+        if inside.sum() >= n_anchors:
+            cand = cand[inside]
+    except Exception:  # flat / degenerate centres: keep the voxel candidates
+        pass
     n = min(int(n_anchors), len(cand))
     return cand[farthest_point_sampling(cand, n, int(rng.integers(len(cand))))].astype(np.float32)
 
