@@ -29,8 +29,8 @@ from methods.base import Method, MethodInputs, Observation, Prediction, Query, m
 DEFAULTS: dict[str, Any] = {
     "seed": 0, "threads": 1, "checkpoint": None, "checkpoint_step": None, "verbose": False,
     # geometry + reduced simulator (§3, §5.2: 10 handles, 500 cubature points in the paper)
-    "n_volume": 400, "fill_res": 12, "n_cubature": 60, "n_handles": 4, "lbs_width": 64, "lbs_depth": 3,
-    "lbs_seed": 0, "density": 100.0, "friction": 0.25, "substeps": 2, "floor_stiffness": 1e5,
+    "n_volume": 400, "volume_sampling": "fps", "fill_res": 12, "n_cubature": 60, "n_handles": 4, "lbs_width": 64, "lbs_depth": 3,
+    "lbs_seed": 0, "density": 100.0, "friction": 0.25, "substeps": 2, "floor_stiffness": 1e5, "newton_fallback_tol": 1e-5,
     "bounds": {"log10_E": [4.0, 6.0], "nu": [0.2, 0.45]}, "v0_max": 1.0,
     # Stage I network (VideoMAE stand-in) and training
     "enc_size": 32, "patch": 8, "tubelet": 2, "dim": 64, "depth": 2, "heads": 4, "max_tubelets": 32,
@@ -177,7 +177,7 @@ class Vid2Sim(Method):
         t0 = time.perf_counter()
         with torch.no_grad():
             res = rollout(est.sim_model(), sc, reduced_params(self.cfg, sc, query.fps), query.n_frames, est.E, est.nu,
-                          est.v0)
+                          est.v0, fallback_tol=self.cfg["newton_fallback_tol"])
         pts = res.positions.numpy().astype(np.float32)
         asset["timing"]["simulate_s"] = time.perf_counter() - t0
         if self.cfg["deform_covariances"]:  # Sigma' = F Sigma F^T: render each frame with its covariances
@@ -220,7 +220,7 @@ class Vid2Sim(Method):
             if labels is None:
                 continue
             X, _ = volume_samples(obs.canonical["means"], int(self.cfg["n_volume"]), object_seed(obs.object_id),
-                                  int(self.cfg["fill_res"]))
+                                  int(self.cfg["fill_res"]), str(self.cfg["volume_sampling"]))
             center, scale = object_frame(X)
             h, dh = hidden_features(self.cfg, center, scale, X)
             view = next(iter(obs.rgb))

@@ -138,6 +138,49 @@ def test_neural_jacobian_fits_exact_jacobian_and_trains_jointly(synthetic):
     assert any(not torch.equal(a, b) for a, b in zip(before, est.jac.parameters()))  # J_theta is optimised too
 
 
+def test_volume_samples_uniform_inside_hull_and_fps_mode():
+    from scipy.spatial import ConvexHull
+
+    from methods.vid2sim.lbs import volume_samples
+
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=(200, 3))
+    means = u / np.linalg.norm(u, axis=1, keepdims=True) * [0.4, 0.3, 0.2] + [0.0, 0.0, 0.5]
+    X, vol = volume_samples(means, 300, seed=7, mode="uniform")
+    eq = ConvexHull(means).equations
+    assert X.shape == (300, 3) and np.all(X @ eq[:, :3].T + eq[:, 3] <= 1e-12)
+    assert np.array_equal(X, volume_samples(means, 300, seed=7, mode="uniform")[0]) and vol == pytest.approx(ConvexHull(means).volume)
+    # interior samples: their mean distance to the centre is below that of the surface points
+    c = means.mean(0)
+    assert np.linalg.norm(X - c, axis=1).mean() < 0.9 * np.linalg.norm(means - c, axis=1).mean()
+    Xf, _ = volume_samples(means, 300, seed=7)  # default: surface + grid fill, farthest-point
+    assert Xf.shape == (300, 3) and not np.array_equal(Xf, X)
+    with pytest.raises(ValueError):
+        volume_samples(means, 10, seed=0, mode="nope")
+
+
+def test_rollout_retries_a_stalled_newton_solve_at_the_fallback_tolerance(synthetic, monkeypatch):
+    import physics.reduced as pr
+    from physics.errors import SimulationDiverged
+
+    syn, cfg = synthetic, synthetic["cfg"]
+    est = _stage1_estimate(syn, 2e4)
+    real, tols = pr.simulate_reduced, []
+
+    def stalling(model, cx, cv, q, params, n, **kw):  # the strict solve fails, a looser one runs
+        tols.append(params.newton_tol)
+        if params.newton_tol < 1e-6:
+            raise SimulationDiverged(3, "Newton did not converge (test)")
+        return real(model, cx, cv, q, params, n, **kw)
+
+    monkeypatch.setattr(pr, "simulate_reduced", stalling)
+    params = reduced_params(cfg, syn["scene"], FPS)
+    with pytest.raises(SimulationDiverged):
+        rollout(est.lbs, syn["scene"], params, 3, est.E, est.nu, est.v0)
+    res = rollout(est.lbs, syn["scene"], params, 3, est.E, est.nu, est.v0, fallback_tol=1e-5)
+    assert res.positions.shape[0] == 3 and tols[-2:] == [params.newton_tol, 1e-5]
+
+
 def test_predict_rejects_controls_and_declares_none():
     m = Vid2Sim({})
     assert m.inputs.controls is False and m.inputs.views == "mono" and m.inputs.canonical
