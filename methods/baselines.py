@@ -69,10 +69,13 @@ class OracleBaseline(Method):
         return {"gt": obs.gt, "canonical": _isotropic_scales(obs.canonical), "background": obs.background}
 
     def predict(self, asset: Any, query: Query) -> Prediction:
-        """Re-simulate spring-mass GT (with the query's controls); other GT models replay GT points."""
+        """Re-simulate spring-mass GT (with the query's controls); other GT models replay GT points
+        (under the GT controls only: a new interaction of a reduced / MPM sample is not re-simulated)."""
         gt = asset["gt"]
         if gt["physics"]["model"] != "spring_mass":
-            if query.controls is not None:
+            same = (query.controls is None or (gt.get("controls") is not None
+                                               and np.array_equal(query.controls, gt["controls"][: len(query.controls)])))
+            if not same:
                 raise ValueError("the oracle re-simulates only spring-mass GT under new controls")
             pred = render_prediction(gt["points"][: query.n_frames], asset["canonical"], query, asset["background"])
             pred.params = {"model": gt["physics"]["model"], "params": dict(gt["physics"]["params"])}

@@ -66,7 +66,8 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
         obs.controls = np.load(controls)[:t_obs]
     if inputs.gt_physics:
         obs.gt = {"physics": meta["physics"], "scenario": meta["scenario"], "binding": meta["binding"],
-                  "particles0": s.particles()[0].copy(), "points": s.points()}
+                  "particles0": s.particles()[0].copy(), "points": s.points(),
+                  "controls": np.load(controls) if controls.exists() else None}
         springs = s.path / "gt" / "springs.npz"
         if springs.exists():
             obs.gt.update({k: v for k, v in np.load(springs).items()})

@@ -104,3 +104,25 @@ def test_board_renders_both_tracks(tracks):
     board = json.loads((site / "leaderboard.json").read_text())
     assert {r["track"] for r in board} == {"interaction", "transfer"}
     assert "n/a" in (site / "track-interaction.html").read_text()
+
+
+def test_oracle_replays_non_spring_mass_gt_only_under_its_own_controls():
+    """MPM / reduced GT: the oracle replays the GT points when the query's controls are the GT ones
+    (interaction track) and refuses a new interaction (transfer) instead of returning wrong frames."""
+    from methods.base import Query
+    from methods.baselines import OracleBaseline
+    from render.cameras import Camera, intrinsics_from_fov, look_at
+
+    rng = np.random.default_rng(0)
+    T, M = 5, 30
+    pts = rng.uniform(-0.2, 0.2, (T, M, 3)).astype(np.float32) + np.array([0, 0, 0.5], np.float32)
+    ctrl = rng.uniform(size=(T, 2, 3))
+    asset = {"gt": {"physics": {"model": "mpm", "params": {"youngs_modulus": 1e4}}, "points": pts, "controls": ctrl},
+             "canonical": {"means": pts[0], "scales": np.full(M, 0.05, np.float32),
+                           "colors": np.full((M, 3), 0.4, np.float32), "opacities": np.full(M, 0.9, np.float32)},
+             "background": (1.0, 1.0, 1.0)}
+    cam = Camera("v", 16, 16, intrinsics_from_fov(16, 16, 40.0), look_at([2.0, 0.0, 0.6], [0.0, 0.0, 0.5]))
+    pred = OracleBaseline({}).predict(asset, Query(n_frames=T, fps=20.0, cameras=[cam], controls=ctrl.copy()))
+    np.testing.assert_array_equal(pred.points, pts)
+    with pytest.raises(ValueError, match="new controls"):
+        OracleBaseline({}).predict(asset, Query(n_frames=T, fps=20.0, cameras=[cam], controls=ctrl + 0.1))
