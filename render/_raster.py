@@ -26,16 +26,18 @@ T_MIN = 1e-4
 def tile_lists(means2d: Tensor, radii: Tensor, depths: Tensor, tile_size: int, tiles_x: int, tiles_y: int) -> tuple[Tensor, Tensor]:
     """Per-tile Gaussian indices sorted front to back, padded with ``N``: (n_tiles, Kmax) and counts.
 
-    A Gaussian with radius r covers tiles ``[floor((μ'-r)/ts), ceil((μ'+r)/ts))`` (gsplat isect_tiles).
+    A Gaussian with box radii r = (r_x, r_y) (or one r for both axes) covers tiles
+    ``[floor((μ'-r)/ts), ceil((μ'+r)/ts))`` per axis (gsplat isect_tiles); r = 0 means culled.
     """
     n, dev = means2d.shape[0], means2d.device
     n_tiles = tiles_x * tiles_y
-    ids = torch.nonzero(radii > 0).flatten()
+    radii = radii.reshape(n, -1).expand(n, 2)
+    ids = torch.nonzero((radii > 0).any(-1)).flatten()
     if ids.numel() == 0:
         empty = torch.full((n_tiles, 0), n, dtype=torch.long, device=dev)
         return empty, torch.zeros(n_tiles, dtype=torch.long, device=dev)
     ids = ids[torch.argsort(depths[ids], stable=True)]
-    m, r = means2d[ids].double() / tile_size, radii[ids].double()[:, None] / tile_size
+    m, r = means2d[ids].double() / tile_size, radii[ids].double() / tile_size
     lo, hi = torch.floor(m - r).long(), torch.ceil(m + r).long()
     lo[:, 0].clamp_(0, tiles_x), hi[:, 0].clamp_(0, tiles_x)
     lo[:, 1].clamp_(0, tiles_y), hi[:, 1].clamp_(0, tiles_y)

@@ -10,8 +10,13 @@ Per Gaussian (3DGS eq. 6 and eqs. 2-3 / EWA splatting, Zwicker et al. 2001):
 * 2D covariance ``Σ' = J Σ_c Jᵀ + 0.3 I`` (3DGS eq. 5 + the 0.3 px² low-pass, gsplat ``eps2d=0.3``),
   ``J = [[fx/z, 0, -fx x/z²], [0, fy/z, -fy y/z²]]`` evaluated with x/z, y/z clamped to 1.3x the
   half-FOV (gsplat ``persp_proj``); the mean ``μ' = (fx x/z + cx, fy y/z + cy)`` is not clamped.
-* culled if ``z <= near`` (or > 1e10), ``det Σ' <= 0``, or its 3-sigma box misses the image;
-  radius ``r = ceil(3 sqrt(λ_max(Σ')))`` and tiles ``[floor((μ'-r)/ts), ceil((μ'+r)/ts))`` as gsplat.
+* culled if ``z <= near`` (or > 1e10), ``det Σ' <= 0``, ``o < 1/255`` or its box misses the image;
+  per-axis box radii ``r_x = ceil(e sqrt(Σ'_xx))``, ``r_y = ceil(e sqrt(Σ'_yy))`` with the
+  opacity-aware extent ``e = min(3.33, sqrt(2 ln(255 o)))`` (gsplat 1.5 ``fully_fused_projection``,
+  Radl et al. 2024 §B.2: beyond e the Gaussian's α is below 1/255 and skipped anyway), and tiles
+  ``[floor((μ'-r)/ts), ceil((μ'+r)/ts))`` per axis as gsplat ``isect_tiles``. (Until 2026-11 we used
+  ``ceil(3 sqrt(λ_max))``, which dropped α ∈ [1/255, 0.01) tails: up to 1.2e-2 alpha vs gsplat, measured
+  on an H100 with benchmarks/bench_gsplat.py.)
 
 Per pixel with centre ``p = (u + 0.5, v + 0.5)`` (3DGS eq. 2-3, front to back by camera z):
 
@@ -39,7 +44,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from ._raster import Composite, tile_lists
+from ._raster import ALPHA_MIN, Composite, tile_lists
 from .cameras import Camera
 
 __all__ = ["project_gaussians", "render_gaussians", "render_gaussians_batch", "quat_to_rotmat"]
@@ -79,12 +84,15 @@ def project_gaussians(
     camera: Camera,
     near: float = 0.01,
     eps2d: float = EPS2D,
+    opacities: Tensor | None = None,
 ) -> dict[str, Tensor]:
     """EWA projection (3DGS eq. 5, gsplat ``fully_fused_projection``): means2d, conics, depths, radii.
 
-    ``conic = (a, b, c)`` is the upper triangle of ``Σ'⁻¹``; ``radii`` is 0 for culled Gaussians.
+    ``conic = (a, b, c)`` is the upper triangle of ``Σ'⁻¹``; ``radii`` (N,2) are the per-axis box
+    half-widths in pixels, (0, 0) for culled Gaussians. With ``opacities`` the box is opacity-aware
+    (module docstring); without, the extent is 3.33.
     """
-    dt, dev = means.dtype, means.device
+    n, dt, dev = means.shape[0], means.dtype, means.device
     w2c = torch.as_tensor(camera.w2c, dtype=dt, device=dev)
     R, t = w2c[:3, :3], w2c[:3, 3]
     pc = means @ R.T + t
@@ -108,13 +116,17 @@ def project_gaussians(
     conics = torch.stack([c / det_s, -b / det_s, a / det_s], -1)
     means2d = torch.stack([fx * x / zs + cx, fy * y / zs + cy], -1)
     with torch.no_grad():
-        half = 0.5 * (a + c)
-        lam = half + torch.sqrt(torch.clamp(half * half - det, min=0.01))
-        radii = torch.ceil(3.0 * torch.sqrt(lam))
+        extend = torch.full_like(a, 3.33)
         valid = (det > 0) & (z > near) & (z < FAR)
+        if opacities is not None:
+            o = opacities.detach().reshape(-1).to(dt)
+            valid = valid & (o >= ALPHA_MIN)
+            extend = torch.minimum(extend, torch.sqrt(2.0 * torch.log(torch.clamp(o, min=ALPHA_MIN) / ALPHA_MIN)))
+        rx = torch.ceil(extend * torch.sqrt(torch.clamp(a, min=0)))
+        ry = torch.ceil(extend * torch.sqrt(torch.clamp(c, min=0)))
         mx, my = means2d[:, 0], means2d[:, 1]
-        inside = (mx + radii > 0) & (mx - radii < W) & (my + radii > 0) & (my - radii < H)
-        radii = torch.where(valid & inside, radii, torch.zeros_like(radii))
+        inside = (mx + rx > 0) & (mx - rx < W) & (my + ry > 0) & (my - ry < H) & ((rx > 0) | (ry > 0))
+        radii = torch.where((valid & inside)[:, None], torch.stack([rx, ry], -1), torch.zeros(n, 2, dtype=dt, device=dev))
     return {"means2d": means2d, "conics": conics, "depths": z, "radii": radii}
 
 
@@ -133,7 +145,7 @@ def render_gaussians(
     eps2d: float = EPS2D,
     chunk: int = 32,
 ) -> dict[str, Tensor]:
-    """Render Gaussians into ``camera``: {"rgb" (H,W,3), "alpha" (H,W), "depth" (H,W), "radii" (N,)}.
+    """Render Gaussians into ``camera``: {"rgb" (H,W,3), "alpha" (H,W), "depth" (H,W), "radii" (N,2)}.
 
     ``scales`` are linear standard deviations, (N,) isotropic or (N,3) per local axis; ``rotations``
     (N,4) wxyz; ``covariances`` (N,3,3) overrides both. ``colors`` (N,3) and ``opacities`` (N,) are in
@@ -145,7 +157,7 @@ def render_gaussians(
         cov3d = covariances.to(dt)
     else:
         cov3d = _covariances(scales.to(dt), None if rotations is None else rotations.to(dt), n)
-    proj = project_gaussians(means, cov3d, camera, near=near, eps2d=eps2d)
+    proj = project_gaussians(means, cov3d, camera, near=near, eps2d=eps2d, opacities=opacities)
     W, H = camera.width, camera.height
     ts = tile_size
     tiles_x, tiles_y = -(-W // ts), -(-H // ts)
