@@ -10,35 +10,13 @@ the GPU. Scene as ``bench_splat.py`` (Gaussians on a 0.5 m sphere, one orbit cam
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
-from bench_splat import make_scene  # sibling script (run from benchmarks/ or the repo root)
+from bench_splat import make_scene, time_fwd_bwd  # sibling script (run from benchmarks/ or the repo root)
 from render.cameras import orbit_cameras
 from render.gsplat_backend import gsplat_available, render_gaussians_gsplat
 from render.splat import render_gaussians
-
-
-def _time(fn, params: dict, repeats: int) -> tuple[float, float]:
-    fwd, full = [], []
-    for i in range(repeats + 1):
-        p = {k: v.clone().requires_grad_() for k, v in params.items()}
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            fn(p)
-        torch.cuda.synchronize()
-        t1 = time.perf_counter()
-        out = fn(p)
-        (out["rgb"].square().sum() + out["depth"].sum()).backward()
-        torch.cuda.synchronize()
-        t2 = time.perf_counter()
-        if i:
-            fwd.append(t1 - t0)
-            full.append(t2 - t1)
-    return 1e3 * statistics.median(fwd), 1e3 * statistics.median(full)
 
 
 def main() -> None:
@@ -67,8 +45,8 @@ def main() -> None:
             with torch.no_grad():
                 o, r = ours(scene), ref(scene)
             d = [float((o[k] - r[k]).abs().max()) for k in ("rgb", "alpha", "depth")]
-            of, ofb = _time(ours, scene, a.repeats)
-            gf, gfb = _time(ref, scene, a.repeats)
+            of, ofb = time_fwd_bwd(ours, scene, a.repeats, torch.cuda.synchronize)
+            gf, gfb = time_fwd_bwd(ref, scene, a.repeats, torch.cuda.synchronize)
             print(f"{n:>6} {res:>4}² {d[0]:>10.2e} {d[1]:>9.2e} {d[2]:>9.2e} {of:>9.1f} {ofb:>9.1f} "
                   f"{gf:>10.2f} {gfb:>10.2f}", flush=True)
 

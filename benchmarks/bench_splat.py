@@ -32,23 +32,32 @@ def make_scene(n: int, seed: int = 0) -> dict[str, torch.Tensor]:
     }
 
 
-def bench(n: int, res: int, repeats: int) -> tuple[float, float]:
-    scene = make_scene(n)
-    cam = orbit_cameras(1, 2.5, 20.0, width=res, height=res, fov_deg=40.0)[0]
+def time_fwd_bwd(render, scene: dict[str, torch.Tensor], repeats: int, sync=lambda: None) -> tuple[float, float]:
+    """Median ms of ``render(params)`` without grad, and of forward+backward; first run is warm-up.
+    ``sync`` (e.g. ``torch.cuda.synchronize``) runs before each clock read."""
     fwd, full = [], []
-    for i in range(repeats + 1):  # first run is warm-up
+    for i in range(repeats + 1):
         params = {k: v.clone().requires_grad_() for k, v in scene.items()}
+        sync()
         t0 = time.perf_counter()
         with torch.no_grad():
-            render_gaussians(**params, camera=cam)
+            render(params)
+        sync()
         t1 = time.perf_counter()
-        out = render_gaussians(**params, camera=cam)
+        out = render(params)
         (out["rgb"].square().sum() + out["depth"].sum()).backward()
+        sync()
         t2 = time.perf_counter()
         if i:
             fwd.append(t1 - t0)
             full.append(t2 - t1)
     return 1e3 * statistics.median(fwd), 1e3 * statistics.median(full)
+
+
+def bench(n: int, res: int, repeats: int) -> tuple[float, float]:
+    scene = make_scene(n)
+    cam = orbit_cameras(1, 2.5, 20.0, width=res, height=res, fov_deg=40.0)[0]
+    return time_fwd_bwd(lambda p: render_gaussians(**p, camera=cam), scene, repeats)
 
 
 def main() -> None:
