@@ -1,8 +1,9 @@
 """ReconPhys (feed-forward physical reconstruction from monocular video) at benchmark scale.
 
 Training (`bench train --method reconphys`): self-supervised, no physics labels. For each training
-video the physical predictor (§3.3) outputs global mass, stiffness, damping, friction (+ restitution,
-v0); the differentiable loop (§3.4) simulates hash-seeded anchors, IDW-binds the canonical Gaussians
+video the physical predictor (§3.3) outputs global mass, stiffness, damping, friction (+ restitution);
+the initial velocity comes from a closed-form ballistic fit of the pre-contact silhouettes
+(``motion.ballistic_v0``; a bench addition: our drops start with a random v0); the differentiable loop (§3.4) simulates hash-seeded anchors, IDW-binds the canonical Gaussians
 and renders them; the photometric loss (eq. 11) on the observed frames of the monocular view is
 minimised with self-forcing and truncated backprop (§3.5). Inference (`bench run`): one forward pass
 + one simulation per sample, from the checkpoint found by ``resolve_run_config``. Interaction samples:
@@ -34,7 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "control_radius": 0.25, "control_neighbors": 8, "control_stiffness": 200.0,
     "bounds": {"log10_stiffness": [1.0, 3.0], "log10_damping": [-2.5, 0.0], "friction": [0.0, 1.0],
                "restitution": [0.0, 0.9], "log10_mass": [-0.5, 0.5]},
-    "v0_max": 1.0,
+    # bench additions (motion.py): silhouette statistics as predictor inputs; v0 from the pre-contact frames
+    "silhouette_stats": True, "contact_margin": 0.02,
     # physical predictor (§3.3)
     "dim": 96, "n_blocks": 2, "n_heads": 4, "enc_width": 16, "enc_size": 48,
     # training (§3.5): Adam on eq. 11 with self forcing, TBPTT window in frames
@@ -76,13 +78,14 @@ class ReconPhys(Method):
     label = "ReconPhys"
     paper = "ReconPhys: feed-forward reconstruction of simulation-ready physical assets from monocular video"
     description = ("Feed-forward: a per-frame CNN + temporal ResNet/self-attention + MLP predicts global mass, "
-                   "stiffness, damping, friction (and restitution, v0); trained self-supervised through a "
+                   "stiffness, damping, friction (and restitution; v0 from a ballistic fit of the pre-contact silhouettes); trained self-supervised through a "
                    "differentiable spring-mass rollout, IDW binding and splat rendering (eq. 11, self forcing).")
     replaces = ("TRELLIS 3DGS predictor (frozen) -> the sample's canonical Gaussians (asset/gaussians.ply); "
                 "InternViT-300M encoder -> a 4-layer CNN trained from scratch; their simulator/renderer -> "
                 "physics.spring_mass (warp adjoint) + render.splat; bench-scale budgets (40 anchors, 8-NN springs, "
-                "tens of Adam steps on a few videos vs 500 objects); adds restitution + v0 heads (random v0 and a "
-                "restitutive ground in the datasets)")
+                "tens of Adam steps on a few videos vs 500 objects); adds a restitution head (restitutive ground "
+                "in the datasets), silhouette-moment inputs next to the CNN features, and v0 from a closed-form "
+                "ballistic fit of the pre-contact silhouettes instead of a regressed v0 (random v0 in the datasets)")
     inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True, controls=True)
     kind = "method"
 
@@ -104,11 +107,12 @@ class ReconPhys(Method):
         return {**config, "checkpoint": str(path.resolve()), "checkpoint_step": int(meta["step"])}
 
     def build_model(self):
+        from methods.reconphys.motion import N_STATS
         from methods.reconphys.network import PhysPredictor
 
         c = self.cfg
         return PhysPredictor(int(c["dim"]), int(c["n_blocks"]), int(c["n_heads"]), 64, int(c["enc_width"]),
-                             int(c["enc_size"]))
+                             int(c["enc_size"]), N_STATS if c["silhouette_stats"] else 0)
 
     def load_model(self):
         """The predictor with the latest weights of ``checkpoint`` (cached)."""
@@ -124,17 +128,38 @@ class ReconPhys(Method):
         return self._model
 
     # ------------------------------------------------------------------ forward pass
-    def predict_physics(self, model, obs: Observation, grad: bool = False) -> dict[str, Any]:
-        """One forward pass of the physical predictor on the monocular observed frames."""
+    def motion_inputs(self, obs: Observation) -> dict[str, Any]:
+        """Silhouette statistics (1,T,N_STATS) and the ballistic v0 (3,) of the monocular view (motion.py).
+
+        Interaction videos start held/resting and are driven by the controls: v0 = 0 there.
+        """
+        import torch
+
+        from methods.reconphys.motion import ballistic_v0, silhouette_stats
+
+        view = next(iter(obs.alpha))
+        stats = torch.as_tensor(silhouette_stats(obs.alpha[view]))[None]
+        if obs.controls is not None or obs.canonical is None:
+            v0, tc = np.zeros(3, np.float32), 0
+        else:
+            ground = float(obs.world.get("ground", {}).get("height", 0.0))
+            v0, tc = ballistic_v0(obs.canonical["means"], obs.alpha[view], obs.cameras[0], obs.fps, ground,
+                                  float(self.cfg["contact_margin"]))
+        return {"stats": stats, "v0": torch.as_tensor(v0), "contact_frame": int(tc)}
+
+    def predict_physics(self, model, obs: Observation, grad: bool = False,
+                        motion: dict[str, Any] | None = None) -> dict[str, Any]:
+        """One forward pass of the physical predictor on the monocular observed frames (+ v0)."""
         import torch
 
         from methods.reconphys.network import decode, video_tensor
 
+        motion = motion or self.motion_inputs(obs)
         view = next(iter(obs.rgb))
         x = video_tensor(obs.rgb[view], obs.alpha[view])
         with torch.set_grad_enabled(grad):
-            phys = decode(model(x), self.cfg)
-        return {k: v[0] for k, v in phys.items()}
+            phys = decode(model(x, motion["stats"] if self.cfg["silhouette_stats"] else None), self.cfg)
+        return {**{k: v[0] for k, v in phys.items()}, "v0": motion["v0"]}
 
     def fit(self, obs: Observation) -> dict[str, Any]:
         import torch
@@ -198,13 +223,14 @@ class ReconPhys(Method):
             target = torch.cat([torch.as_tensor(obs.rgb[view], dtype=torch.float32),
                                 torch.as_tensor(obs.alpha[view], dtype=torch.float32)[..., None]], dim=-1)
             scene = build_scene(obs.canonical, obs.object_id, obs.world.get("ground", {}).get("height", 0.0), self.cfg)
-            items.append({"obs": obs, "scene": scene, "target": target, "camera": obs.cameras[0]})
+            items.append({"obs": obs, "scene": scene, "target": target, "camera": obs.cameras[0],
+                          "motion": self.motion_inputs(obs)})
         return items
 
     def sample_loss(self, model, item: dict[str, Any]):
         from methods.reconphys.scene import rollout_loss
 
-        phys = self.predict_physics(model, item["obs"], grad=True)
+        phys = self.predict_physics(model, item["obs"], grad=True, motion=item["motion"])
         return rollout_loss(item["scene"], phys, self.cfg, item["camera"], item["obs"].background,
                             item["target"], item["obs"].fps, item["obs"].controls)
 

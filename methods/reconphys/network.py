@@ -3,9 +3,11 @@
 The paper's per-frame encoder is InternViT-300M; those weights cannot be loaded here, so a small CNN
 trained from scratch stands in for it (``FrameEncoder``). Temporal aggregation follows the paper:
 ResNet-style residual blocks over time plus multi-head self-attention; an MLP decoder maps the pooled
-feature to global physical attributes (mass, stiffness, damping, friction; + restitution and the
-initial velocity as bench additions, because the benchmark's drops have random v0 and a restitutive
-ground). Outputs are squashed into the configured physical ranges (log10 for scale parameters).
+feature to global physical attributes (mass, stiffness, damping, friction; + restitution as a bench
+addition, because the benchmark's ground is restitutive). Outputs are squashed into the configured
+physical ranges (log10 for scale parameters). Bench additions: per-frame silhouette statistics
+(``motion.silhouette_stats``) are embedded and added to the CNN features, and the initial velocity is
+not regressed but estimated in closed form from the pre-contact frames (``motion.ballistic_v0``).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from torch import Tensor, nn
 
 #: decoder output layout (raw logits before squashing)
 PARAM_NAMES = ("log10_stiffness", "log10_damping", "friction", "restitution", "log10_mass")
-N_OUT = len(PARAM_NAMES) + 3  # + v0 (3)
+N_OUT = len(PARAM_NAMES)
 
 
 class FrameEncoder(nn.Module):
@@ -65,9 +67,10 @@ class PhysPredictor(nn.Module):
     """Video (B,T,4,H,W) -> raw physical logits (B, N_OUT); see ``decode`` for physical units."""
 
     def __init__(self, dim: int = 128, n_blocks: int = 2, n_heads: int = 4, max_frames: int = 64,
-                 enc_width: int = 32, enc_size: int = 64) -> None:
+                 enc_width: int = 32, enc_size: int = 64, n_stats: int = 0) -> None:
         super().__init__()
         self.encoder = FrameEncoder(dim, enc_width, enc_size)
+        self.stats = nn.Sequential(nn.Linear(n_stats, dim), nn.SiLU(), nn.Linear(dim, dim)) if n_stats else None
         self.time_emb = nn.Parameter(torch.zeros(max_frames, dim))
         nn.init.normal_(self.time_emb, std=0.02)
         self.blocks = nn.ModuleList(ResBlock1d(dim) for _ in range(n_blocks))
@@ -78,8 +81,11 @@ class PhysPredictor(nn.Module):
         nn.init.zeros_(self.decoder[-1].weight)  # start at the centre of every physical range
         nn.init.zeros_(self.decoder[-1].bias)
 
-    def forward(self, frames: Tensor) -> Tensor:
+    def forward(self, frames: Tensor, stats: Tensor | None = None) -> Tensor:
+        """frames (B,T,4,H,W); stats (B,T,n_stats) silhouette statistics when built with n_stats."""
         z = self.encoder(frames)  # (B,T,D)
+        if self.stats is not None:
+            z = z + self.stats(stats)
         t = z.shape[1]
         z = z + self.time_emb[:t]
         x = z.transpose(1, 2)  # (B,D,T)
@@ -100,7 +106,7 @@ def decode(raw: Tensor, cfg: dict[str, Any]) -> dict[str, Tensor]:
     """Raw logits (B, N_OUT) -> physical attributes in SI units, each (B,) (v0: (B,3)).
 
     stiffness: N per unit strain (K of eq. 9/16); damping: zeta_0 (eq. 17); friction, restitution:
-    ground coefficients; mass: total object mass (kg); v0: initial velocity (m/s).
+    ground coefficients; mass: total object mass (kg).
     """
     out: dict[str, Tensor] = {}
     for i, name in enumerate(PARAM_NAMES):
@@ -109,7 +115,6 @@ def decode(raw: Tensor, cfg: dict[str, Any]) -> dict[str, Tensor]:
     out["stiffness"] = 10.0 ** out["log10_stiffness"]
     out["damping"] = 10.0 ** out["log10_damping"]
     out["mass"] = 10.0 ** out["log10_mass"]
-    out["v0"] = float(cfg["v0_max"]) * torch.tanh(raw[:, len(PARAM_NAMES):])
     return out
 
 
