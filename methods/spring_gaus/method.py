@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     # physics (eq. 9-17); stiffness in N per unit strain for an object of total_mass kg
     "total_mass": 1.0, "damping": 1.0, "ground_model": "spring_gaus", "ground_height": 0.0,
     "init_log10_stiffness": 3.0, "init_kappa": -5.0, "init_friction": 0.5, "init_restitution": 0.4,
-    "log10_stiffness_bounds": [1.5, 4.5], "coarse_log10_k": [2.0, 4.0, 5],
+    "log10_stiffness_bounds": [1.5, 4.5], "coarse_log10_k": [2.0, 4.0, 5], "coarse_friction": [0.0, 1.0, 5],
     "learn_restitution": True, "learn_damping": False, "refine_v0": False,
     "substep_safety": 0.8, "min_substeps": 4, "max_substeps": 3000, "max_speed": 100.0,
     "control_stiffness": 1.0e3, "control_radius": 0.15, "control_neighbors": 8,
@@ -138,7 +138,7 @@ class SpringGaus(Method):
                 "hull; budgets: 500 Gaussians/80 static iters (paper: 3DGS 30k iters), 100 anchors/n_k=12/n_c=8/"
                 "n_b=8 (paper 2048/256/16/16), 8 dynamic iters on 4 sampled frames (paper 300 on all), p_b=2 "
                 "(paper 0.5), fixed zeta0=1.0 (paper 0.1 at m0=1); added a mask L1 term in the static fit and a "
-                "coarse global-K line search before Adam; v0 fit uses the exact ballistic closed form")
+                "coarse global-K and friction line searches before Adam; v0 fit uses the exact ballistic closed form")
     inputs = MethodInputs(views="multi", rgb=True, masks=True, controls=True)
     kind = "method"
 
