@@ -127,6 +127,9 @@ def mpm_rollout(cfg: MPMConfig, gt: dict[str, Any], verts: np.ndarray, faces: np
               "dx_m": float(res.dx), "substeps": int(res.substeps), "dt": float(res.dt),
               "domain": {"lo": list(params.domain_lo), "hi": list(params.domain_hi)},
               "constitutive": "fixed-corotated (PhysInteract eq. 1)", "transfer": "MLS-MPM, quadratic B-splines"}
+    if controls is not None:  # what a re-simulation under other controls needs (oracle, transfer track)
+        record["controls"] = {"radius_m": float(control_cfg.control_radius_m), "mode": "position",
+                              "attachment": "particles within radius_m of c(0) follow c(t) - c(0)"}
     binding = {"kind": "lbs", "k": 8, "power": 2.0, "lbs_neighbors": 8,
                "equation": "IDW weights (Spring-Gaus eq. 15) over the nearest MPM particles, blended with per-particle rigid fits"}
     return GTRollout(particles, out, record, binding, {"E": e.astype(np.float32), "nu": np.full(x0.shape[0], gt["poisson_ratio"], np.float32),

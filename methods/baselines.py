@@ -60,7 +60,8 @@ class OracleBaseline(Method):
     name = "oracle"
     label = "Oracle (GT physics)"
     paper = "baseline"
-    description = "Re-simulates the GT spring-mass parameters from the GT initial state; renders the canonical Gaussians."
+    description = ("Re-simulates the GT (spring-mass; MPM under new controls; reduced replayed) from the GT initial "
+                   "state; renders the canonical Gaussians.")
     inputs = MethodInputs(views="multi", canonical=True, gt_physics=True, controls=True)
     kind = "baseline"
 
@@ -69,14 +70,16 @@ class OracleBaseline(Method):
         return {"gt": obs.gt, "canonical": _isotropic_scales(obs.canonical), "background": obs.background}
 
     def predict(self, asset: Any, query: Query) -> Prediction:
-        """Re-simulate spring-mass GT (with the query's controls); other GT models replay GT points
-        (under the GT controls only: a new interaction of a reduced / MPM sample is not re-simulated)."""
+        """Re-simulate spring-mass GT, and MPM GT under new controls (transfer); otherwise replay the GT
+        points (reduced GT under new controls is not re-simulated: that raises)."""
         gt = asset["gt"]
         if gt["physics"]["model"] != "spring_mass":
             same = (query.controls is None or (gt.get("controls") is not None
                                                and np.array_equal(query.controls, gt["controls"][: len(query.controls)])))
+            if not same and gt["physics"]["model"] == "mpm":
+                return self._resimulate_mpm(asset, query)
             if not same:
-                raise ValueError("the oracle re-simulates only spring-mass GT under new controls")
+                raise ValueError("the oracle re-simulates only spring-mass and MPM GT under new controls")
             pred = render_prediction(gt["points"][: query.n_frames], asset["canonical"], query, asset["background"])
             pred.params = {"model": gt["physics"]["model"], "params": dict(gt["physics"]["params"])}
             return pred
@@ -107,6 +110,34 @@ class OracleBaseline(Method):
         points = np.asarray(apply_binding(means0, x0, res.positions.astype(np.float32), idx, w, mode=b["kind"]), np.float32)
         pred = render_prediction(points, asset["canonical"], query, asset["background"])
         pred.params = {"model": "spring_mass", "params": {k: p[k] for k in ("stiffness", "damping", "friction", "restitution")}}
+        return pred
+
+
+    def _resimulate_mpm(self, asset: Any, query: Query) -> Prediction:
+        """MLS-MPM GT from its stored state (particles at frame 0, per-particle E / nu / volume, grid and
+        collider as sample.json records them) under ``query.controls``; LBS binding as the GT's."""
+        from physics.binding import apply_binding, idw_binding
+        from physics.mpm import MPMParams, simulate_mpm
+
+        gt, ph = asset["gt"], asset["gt"]["physics"]
+        p, ctl = ph["params"], ph.get("controls")
+        if ctl is None or "fields" not in gt:
+            raise ValueError("this MPM sample does not record its control attachment (sample.json physics.controls) "
+                             "or gt/fields.npz: regenerate it with the current datagen to re-simulate new controls")
+        x0 = np.asarray(gt["particles0"], np.float64)
+        f = gt["fields"]
+        params = MPMParams(n_grid=int(ph["n_grid"]), domain_lo=tuple(ph["domain"]["lo"]), domain_hi=tuple(ph["domain"]["hi"]),
+                           density=float(p["density"]), E=np.asarray(f["E"], np.float64), nu=np.asarray(f["nu"], np.float64),
+                           ground=p["ground"], friction=float(p["friction"]), ground_height=0.0)
+        v0 = np.broadcast_to(np.asarray(gt["scenario"]["initial_velocity"], np.float64), x0.shape).copy()
+        res = simulate_mpm(x0, v0, np.asarray(f["volume"], np.float64), params, query.n_frames, query.fps,
+                           substeps=None, controls=query.controls, control_radius=float(ctl["radius_m"]))
+        means0 = np.asarray(asset["canonical"]["means"], np.float32)
+        b = gt["binding"]
+        idx, w = idw_binding(means0, x0, k=int(b["k"]))
+        points = np.asarray(apply_binding(means0, x0, res.positions.astype(np.float32), idx, w, mode=b["kind"]), np.float32)
+        pred = render_prediction(points, asset["canonical"], query, asset["background"])
+        pred.params = {"model": "mpm", "params": dict(p)}
         return pred
 
 

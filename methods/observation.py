@@ -71,6 +71,9 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
         springs = s.path / "gt" / "springs.npz"
         if springs.exists():
             obs.gt.update({k: v for k, v in np.load(springs).items()})
+        fields = s.path / "gt" / "fields.npz"
+        if fields.exists():  # MPM: per-particle E, nu, rest volume
+            obs.gt["fields"] = dict(np.load(fields).items())
     return obs
 
 

@@ -26,6 +26,27 @@ def _kdtree(points: np.ndarray):
     return cKDTree(points)
 
 
+def stable_knn(anchors: np.ndarray, points: np.ndarray, k: int, skip_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """k nearest anchors of each point with rounding-proof ties: distances equal to 1e-6 of the anchors'
+    extent count as equal and are ordered by anchor index, so float32 and float64 copies of the same
+    points (e.g. a voxel-filled MPM lattice, where 12 second neighbours tie) select the same set.
+    Returns distances (M,k) and indices (M,k); ``skip_self`` drops each point's own index (points = anchors)."""
+    a = np.asarray(anchors, np.float64).reshape(-1, 3)
+    p = np.asarray(points, np.float64).reshape(-1, 3)
+    want = k + int(skip_self)
+    kk = int(min(want + 16, a.shape[0]))
+    d, idx = _kdtree(a).query(p, k=kk)
+    d, idx = np.asarray(d, np.float64).reshape(len(p), kk), np.asarray(idx).reshape(len(p), kk)
+    quantum = 1e-6 * max(float(np.ptp(a, axis=0).max()), 1e-12)  # > float32 rounding (6e-8 relative)
+    order = np.lexsort((idx, np.round(d / quantum)), axis=1)
+    d, idx = np.take_along_axis(d, order, 1), np.take_along_axis(idx, order, 1)
+    if skip_self:  # the point itself is at distance 0 (first unless another anchor coincides with it)
+        keep = idx != np.arange(len(p))[:, None]
+        d = np.stack([r[m][:k] for r, m in zip(d, keep)])
+        idx = np.stack([r[m][:k] for r, m in zip(idx, keep)])
+    return d[:, :k], idx[:, :k]
+
+
 def idw_binding(points: np.ndarray, anchors: np.ndarray, k: int = 8, power: float = 2.0) -> tuple[np.ndarray, np.ndarray]:
     """Spring-Gaus eq. 6/15 weights: ``idx (M,k) int64`` of nearest anchors, ``w (M,k) float32``.
 
@@ -34,8 +55,7 @@ def idw_binding(points: np.ndarray, anchors: np.ndarray, k: int = 8, power: floa
     p = np.asarray(points, np.float64).reshape(-1, 3)
     a = np.asarray(anchors, np.float64).reshape(-1, 3)
     k = int(min(k, a.shape[0]))
-    d, idx = _kdtree(a).query(p, k=k)
-    d, idx = np.asarray(d).reshape(p.shape[0], k), np.asarray(idx).reshape(p.shape[0], k)
+    d, idx = stable_knn(a, p, k)
     tiny = 1e-12
     on = d < tiny
     with np.errstate(divide="ignore"):
@@ -83,9 +103,7 @@ def anchor_rotations(anchors0: Any, anchors_t: Any, neighbors: np.ndarray) -> An
 def anchor_neighbors(anchors0: Any, k: int = 8) -> np.ndarray:
     """(N, k) indices of each anchor's nearest other anchors at rest (for ``mode="lbs"``)."""
     a = np.asarray(anchors0.detach().cpu() if _is_torch(anchors0) else anchors0, np.float64)
-    kk = int(min(k + 1, a.shape[0]))
-    _, idx = _kdtree(a).query(a, k=kk)
-    return np.asarray(idx).reshape(a.shape[0], kk)[:, 1:]
+    return stable_knn(a, a, int(min(k, a.shape[0] - 1)), skip_self=True)[1]
 
 
 def apply_binding(

@@ -120,3 +120,26 @@ def test_importing_physics_is_light():
             "bad = [m for m in ('warp', 'torch') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_stable_knn_is_rounding_proof_on_a_lattice():
+    """A voxel lattice has 12 tied second neighbours; float32 and float64 copies must pick the same k
+    (lowest index among ties), and untied neighbours must match a brute-force sort."""
+    from physics.binding import anchor_neighbors, stable_knn
+
+    g = np.arange(5) * 0.0575 - 0.11
+    lat = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3) + np.array([0.013, -0.2, 0.61])
+    n64 = anchor_neighbors(lat, 8)
+    n32 = anchor_neighbors(lat.astype(np.float32).astype(np.float64), 8)
+    np.testing.assert_array_equal(n64, n32)
+    centre = 62  # interior point (2,2,2): 6 face neighbours, then the lowest-index 2 of the 12 edge ones
+    d = np.linalg.norm(lat - lat[centre], axis=1)
+    face = set(np.flatnonzero(np.isclose(d, 0.0575)))
+    edge = sorted(np.flatnonzero(np.isclose(d, 0.0575 * np.sqrt(2))))
+    assert set(n64[centre]) == face | set(edge[:2])
+    rng = np.random.default_rng(0)
+    a, p = rng.normal(size=(200, 3)), rng.normal(size=(30, 3))
+    dist, idx = stable_knn(a, p, 7)
+    ref = np.argsort(np.linalg.norm(p[:, None] - a[None], axis=2), axis=1)[:, :7]
+    np.testing.assert_array_equal(idx, ref)
+    np.testing.assert_allclose(dist, np.take_along_axis(np.linalg.norm(p[:, None] - a[None], axis=2), ref, 1))
