@@ -87,8 +87,16 @@ def _mean(values: list[float]) -> float | None:
     return float(arr.mean()) if arr.size else None
 
 
+#: how the phase means are taken (written into results.json "protocol" and every metrics.json)
+PHASE_CONVENTION = ("Phase means over frames: observed = frames 1..n_obs-1, future = n_obs..T-1, all = 1..T-1. "
+                    "Frame 0 is the given initial state (canonical Gaussians posed at frame 0 are an input of "
+                    "several methods) and is excluded: its +inf PSNR would make every mean +inf. Per-frame "
+                    "arrays keep frame 0.")
+
+
 def _phase_slices(n_obs: int, n_frames: int) -> dict[str, range]:
-    return {"observed": range(0, n_obs), "future": range(n_obs, n_frames), "all": range(0, n_frames)}
+    """Frames of each phase; frame 0 (the initial state) is in none (``PHASE_CONVENTION``)."""
+    return {"observed": range(1, n_obs), "future": range(n_obs, n_frames), "all": range(1, n_frames)}
 
 
 def _cost(status: dict[str, Any]) -> dict[str, Any]:
@@ -153,7 +161,7 @@ def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
                            "category": s.meta["category"], "physics_model": s.meta["physics"]["model"],
                            "scenario": kind, "track": track_of(run, kind), "status": status["status"],
                            "reason": status.get("reason"), "eval_config": cfg, "cost": _cost(status),
-                           "time": {"n_frames": s.n_frames, "n_observed": s.n_observed},
+                           "time": {"n_frames": s.n_frames, "n_observed": s.n_observed, "phases": PHASE_CONVENTION},
                            "views": {"seen": list(s.meta["render"]["seen_views"]),
                                      "held_out": [v for v in s.views if v not in s.meta["render"]["seen_views"]]}}
     if lpips_info["status"] != "ok":
@@ -258,6 +266,7 @@ def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, A
                "track": run.get("track"), "config": run.get("config"), "config_sha256": run["config_sha256"],
                "dataset": str(data_root), "dataset_manifest_sha256": run.get("dataset_manifest_sha256"),
                "versions": run.get("versions"), "eval_config": cfg, "lpips": lp,
-               "protocol": {n: METRICS[n].convention for n in used}, "samples": results}
+               "protocol": {"phases": PHASE_CONVENTION, **{n: METRICS[n].convention for n in used}},
+               "samples": results}
     write_json(run_root / "results.json", summary)
     return summary
