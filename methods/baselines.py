@@ -87,7 +87,6 @@ class OracleBaseline(Method):
 
     def _resimulate(self, asset: Any, query: Query) -> Prediction:
         from datagen.physics_sampling import spring_mass_params_from_record
-        from physics.binding import apply_binding, idw_binding
         from physics.spring_mass import simulate
 
         gt = asset["gt"]
@@ -104,19 +103,25 @@ class OracleBaseline(Method):
         v0 = np.broadcast_to(np.asarray(gt["scenario"]["initial_velocity"], np.float32), x0.shape).copy()
         res = simulate(x0, v0, gt["edges"], gt["rest"], params, n_frames=query.n_frames, fps=query.fps,
                        substeps=int(gt["physics"]["substeps"]), controls=query.controls, control_edges=cedges)
-        means0 = np.asarray(asset["canonical"]["means"], np.float32)
-        b = gt["binding"]
-        idx, w = idw_binding(means0, x0, k=int(b["k"]), power=float(b["power"]))
-        points = np.asarray(apply_binding(means0, x0, res.positions.astype(np.float32), idx, w, mode=b["kind"]), np.float32)
-        pred = render_prediction(points, asset["canonical"], query, asset["background"])
+        pred = self._bind_and_render(asset, x0, res.positions, query)
         pred.params = {"model": "spring_mass", "params": {k: p[k] for k in ("stiffness", "damping", "friction", "restitution")}}
         return pred
 
+    @staticmethod
+    def _bind_and_render(asset: Any, x0: np.ndarray, positions: np.ndarray, query: Query) -> Prediction:
+        """Bind the canonical Gaussians to the simulated particles as the GT's binding record says, render."""
+        from physics.binding import apply_binding, idw_binding
+
+        means0 = np.asarray(asset["canonical"]["means"], np.float32)
+        b = asset["gt"]["binding"]
+        idx, w = idw_binding(means0, x0, k=int(b["k"]), power=float(b["power"]))
+        points = np.asarray(apply_binding(means0, x0, np.asarray(positions, np.float32), idx, w, mode=b["kind"]),
+                            np.float32)
+        return render_prediction(points, asset["canonical"], query, asset["background"])
 
     def _resimulate_mpm(self, asset: Any, query: Query) -> Prediction:
         """MLS-MPM GT from its stored state (particles at frame 0, per-particle E / nu / volume, grid and
         collider as sample.json records them) under ``query.controls``; LBS binding as the GT's."""
-        from physics.binding import apply_binding, idw_binding
         from physics.mpm import MPMParams, simulate_mpm
 
         gt, ph = asset["gt"], asset["gt"]["physics"]
@@ -132,11 +137,7 @@ class OracleBaseline(Method):
         v0 = np.broadcast_to(np.asarray(gt["scenario"]["initial_velocity"], np.float64), x0.shape).copy()
         res = simulate_mpm(x0, v0, np.asarray(f["volume"], np.float64), params, query.n_frames, query.fps,
                            substeps=None, controls=query.controls, control_radius=float(ctl["radius_m"]))
-        means0 = np.asarray(asset["canonical"]["means"], np.float32)
-        b = gt["binding"]
-        idx, w = idw_binding(means0, x0, k=int(b["k"]))
-        points = np.asarray(apply_binding(means0, x0, res.positions.astype(np.float32), idx, w, mode=b["kind"]), np.float32)
-        pred = render_prediction(points, asset["canonical"], query, asset["background"])
+        pred = self._bind_and_render(asset, x0, res.positions, query)
         pred.params = {"model": "mpm", "params": dict(p)}
         return pred
 

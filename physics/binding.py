@@ -33,18 +33,14 @@ def stable_knn(anchors: np.ndarray, points: np.ndarray, k: int, skip_self: bool 
     Returns distances (M,k) and indices (M,k); ``skip_self`` drops each point's own index (points = anchors)."""
     a = np.asarray(anchors, np.float64).reshape(-1, 3)
     p = np.asarray(points, np.float64).reshape(-1, 3)
-    want = k + int(skip_self)
-    kk = int(min(want + 16, a.shape[0]))
+    kk = int(min(k + int(skip_self) + 16, a.shape[0]))
     d, idx = _kdtree(a).query(p, k=kk)
     d, idx = np.asarray(d, np.float64).reshape(len(p), kk), np.asarray(idx).reshape(len(p), kk)
     quantum = 1e-6 * max(float(np.ptp(a, axis=0).max()), 1e-12)  # > float32 rounding (6e-8 relative)
-    order = np.lexsort((idx, np.round(d / quantum)), axis=1)
-    d, idx = np.take_along_axis(d, order, 1), np.take_along_axis(idx, order, 1)
-    if skip_self:  # the point itself is at distance 0 (first unless another anchor coincides with it)
-        keep = idx != np.arange(len(p))[:, None]
-        d = np.stack([r[m][:k] for r, m in zip(d, keep)])
-        idx = np.stack([r[m][:k] for r, m in zip(idx, keep)])
-    return d[:, :k], idx[:, :k]
+    # sort by (quantised distance, index); with skip_self the point's own index goes last first
+    keys = (idx, np.round(d / quantum)) + ((idx == np.arange(len(p))[:, None],) if skip_self else ())
+    order = np.lexsort(keys, axis=1)[:, :k]
+    return np.take_along_axis(d, order, 1), np.take_along_axis(idx, order, 1)
 
 
 def idw_binding(points: np.ndarray, anchors: np.ndarray, k: int = 8, power: float = 2.0) -> tuple[np.ndarray, np.ndarray]:

@@ -26,12 +26,11 @@ T_MIN = 1e-4
 def tile_lists(means2d: Tensor, radii: Tensor, depths: Tensor, tile_size: int, tiles_x: int, tiles_y: int) -> tuple[Tensor, Tensor]:
     """Per-tile Gaussian indices sorted front to back, padded with ``N``: (n_tiles, Kmax) and counts.
 
-    A Gaussian with box radii r = (r_x, r_y) (or one r for both axes) covers tiles
-    ``[floor((μ'-r)/ts), ceil((μ'+r)/ts))`` per axis (gsplat isect_tiles); r = 0 means culled.
+    A Gaussian with box radii r = (r_x, r_y) (``radii`` (N,2)) covers tiles
+    ``[floor((μ'-r)/ts), ceil((μ'+r)/ts))`` per axis (gsplat isect_tiles); r = (0, 0) means culled.
     """
     n, dev = means2d.shape[0], means2d.device
     n_tiles = tiles_x * tiles_y
-    radii = radii.reshape(n, -1).expand(n, 2)
     ids = torch.nonzero((radii > 0).any(-1)).flatten()
     if ids.numel() == 0:
         empty = torch.full((n_tiles, 0), n, dtype=torch.long, device=dev)

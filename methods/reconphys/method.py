@@ -140,12 +140,12 @@ class ReconPhys(Method):
         view = next(iter(obs.alpha))
         stats = torch.as_tensor(silhouette_stats(obs.alpha[view]))[None]
         if obs.controls is not None or obs.canonical is None:
-            v0, tc = np.zeros(3, np.float32), 0
+            v0 = np.zeros(3, np.float32)
         else:
             ground = float(obs.world.get("ground", {}).get("height", 0.0))
-            v0, tc = ballistic_v0(obs.canonical["means"], obs.alpha[view], obs.cameras[0], obs.fps, ground,
-                                  float(self.cfg["contact_margin"]))
-        return {"stats": stats, "v0": torch.as_tensor(v0), "contact_frame": int(tc)}
+            v0, _ = ballistic_v0(obs.canonical["means"], obs.alpha[view], obs.cameras[0], obs.fps, ground,
+                                 float(self.cfg["contact_margin"]))
+        return {"stats": stats, "v0": torch.as_tensor(v0)}
 
     def predict_physics(self, model, obs: Observation, grad: bool = False,
                         motion: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import least_squares
 
-from methods.spring_gaus.dynamics import contact_frame  # first ballistic ground-contact frame
+from methods.spring_gaus.dynamics import GRAVITY, contact_frame  # first ballistic ground-contact frame
 from render.cameras import Camera, project_points
-
-GRAVITY = np.array([0.0, 0.0, -9.81])
 #: per-frame silhouette statistics: centroid u, v (image-centred, / size), sqrt(area) / width,
 #: std u, std v (/ size); followed by their frame-to-frame differences (x 10)
 N_STATS = 10
@@ -65,19 +63,20 @@ def ballistic_v0(means0: np.ndarray, alpha: np.ndarray, camera: Camera, fps: flo
     r0 = np.sqrt(max(m[0, 2], 1e-9))
     z_min = float(p[:, 2].min())
     scale = float(np.sqrt(camera.width * camera.height))
+    g = np.asarray(GRAVITY)
 
     def residual(v0: np.ndarray, frames: np.ndarray) -> np.ndarray:
         out = []
         for t in frames:
             tt = t / fps
-            d = v0 * tt + 0.5 * GRAVITY * tt * tt
+            d = v0 * tt + 0.5 * g * tt * tt
             uv = project_points(p + d, camera)[0].mean(0)
             z = project_points((c0 + d)[None], camera)[1][0]
             out += list((uv - uv0) - (m[t, :2] - m[0, :2]))
             out.append(scale * ((z0 / z) - np.sqrt(max(m[t, 2], 1e-9)) / r0))
         return np.asarray(out + list(v0 / prior_sigma))
 
-    v0, tc = np.zeros(3), n_obs
+    v0 = np.zeros(3)
     for _ in range(iters):
         tc = contact_frame(z_min, float(v0[2]), fps, n_obs, ground, margin)
         frames = np.arange(1, max(tc, 1))
