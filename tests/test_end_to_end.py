@@ -79,6 +79,11 @@ def test_metrics_files_are_traceable(pipeline):
     assert all(len(v) == T for v in psnr.values())
     fut = np.mean([psnr[v][t] for v in psnr for t in range(n_obs, T)])
     assert abs(fut - float(m["summary"]["future"]["all"]["psnr"])) < 1e-9
+    # observed phase = frames 1..n_obs-1: frame 0 (the given initial state) is in no phase mean
+    emd = [float(x) for x in m["per_frame"]["geometry"]["emd"]]
+    assert len(emd) == T
+    assert abs(np.mean(emd[1:n_obs]) - float(m["summary"]["observed"]["geometry"]["emd"])) < 1e-12
+    assert abs(np.mean(emd[1:]) - float(m["summary"]["all"]["geometry"]["emd"])) < 1e-12
     assert m["hashes"]["pred"] and m["hashes"]["gt"]
     assert m["params"]["status"] == "n/a"  # static estimates no physics: n/a, never 0
 
