@@ -5,7 +5,8 @@ video the physical predictor (§3.3) outputs global mass, stiffness, damping, fr
 the initial velocity comes from a closed-form ballistic fit of the pre-contact silhouettes
 (``motion.ballistic_v0``; a bench addition: our drops start with a random v0); the differentiable loop (§3.4) simulates hash-seeded anchors, IDW-binds the canonical Gaussians
 and renders them; the photometric loss (eq. 11) on the observed frames of the monocular view is
-minimised with self-forcing and truncated backprop (§3.5). Inference (`bench run`): one forward pass
+minimised with self-forcing and truncated backprop (§3.5), optionally after a self-supervised warm start
+(``curriculum.py``: per-video inversion targets of the same loss, regressed first). Inference (`bench run`): one forward pass
 + one simulation per sample, from the checkpoint found by ``resolve_run_config``. Interaction samples:
 the control trajectory (observed part in training, ``Query.controls`` at inference) drives the anchors
 through control springs (``physics.spring_mass.controls``); the physics stays feed-forward.
@@ -24,7 +25,7 @@ from methods.base import Method, MethodInputs, Observation, Prediction, Query
 DEFAULTS: dict[str, Any] = {
     "seed": 0, "threads": 1, "checkpoint": None, "checkpoint_step": None,
     # anchors / springs / binding (§4.1, eq. 5, 15)
-    "n_anchors": 40, "n_k": 8, "n_b": 6, "p_b": 2.0, "fill_res": 12,
+    "n_anchors": 40, "n_k": 8, "n_b": 6, "p_b": 2.0, "fill_res": 12, "anchor_fill": "hull",
     # §3.2: anchor *displacements* are IDW-propagated to the Gaussian centres (exact at rest; "idw" is
     # Spring-Gaus eq. 15, which shrinks the canonical Gaussians towards 40 sparse anchors; "lbs" option)
     "binding_mode": "idw_disp",
@@ -42,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     # training (§3.5): Adam on eq. 11 with self forcing, TBPTT window in frames
     "steps": 60, "batch": 1, "lr": 3e-3, "lr_head_scale": 1.0, "grad_clip": 1.0, "save_every": 10, "tbptt_frames": 2,
     "lambda_alpha": 1.0, "tensorboard": True,
+    # bench addition (curriculum.py): per-video inversion targets (stage A), then `distill_steps` of
+    # regression onto them (stage B) before the `steps` of end-to-end training; "none": the paper's loop only
+    "curriculum": "none", "invert_grid": 9, "invert_workers": 1, "distill_steps": 0, "distill_batch": 8,
 }
 _OTHER_KEYS = {"timeout_s", "description", "name"}
 
@@ -85,7 +89,9 @@ class ReconPhys(Method):
                 "physics.spring_mass (warp adjoint) + render.splat; bench-scale budgets (40 anchors, 8-NN springs, "
                 "tens of Adam steps on a few videos vs 500 objects); adds a restitution head (restitutive ground "
                 "in the datasets), silhouette-moment inputs next to the CNN features, and v0 from a closed-form "
-                "ballistic fit of the pre-contact silhouettes instead of a regressed v0 (random v0 in the datasets)")
+                "ballistic fit of the pre-contact silhouettes instead of a regressed v0 (random v0 in the datasets); "
+                "optional self-supervised curriculum (config curriculum: invert): per-video line-search inversion "
+                "targets of eq. 11, regressed before the end-to-end training")
     inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True, controls=True)
     kind = "method"
 
@@ -253,14 +259,30 @@ class ReconPhys(Method):
         opt = torch.optim.Adam([{"params": body, "lr": float(cfg["lr"])},
                                 {"params": head, "lr": float(cfg["lr"]) * float(cfg["lr_head_scale"])}])
 
+        targets = None
+        if cfg["curriculum"] == "invert":
+            from methods.reconphys.curriculum import inversion_targets
+
+            Path(out_dir).mkdir(parents=True, exist_ok=True)
+            targets = torch.as_tensor(inversion_targets(self, samples, Path(out_dir)))
+        elif cfg["curriculum"] != "none":
+            raise ValueError(f"reconphys: unknown curriculum {cfg['curriculum']!r} (none | invert)")
+        n_distill = int(cfg["distill_steps"]) if targets is not None else 0
+
         def step_fn(step: int) -> dict[str, float]:
+            from methods.reconphys.curriculum import distill_loss
+
             rng = np.random.default_rng([int(cfg["seed"]), step])  # resumable: order depends on step only
-            batch = rng.choice(len(items), size=min(int(cfg["batch"]), len(items)), replace=False)
+            size = int(cfg["distill_batch"] if step < n_distill else cfg["batch"])
+            batch = rng.choice(len(items), size=min(size, len(items)), replace=False)
             opt.zero_grad()
             logs, diverged = [], 0
             for i in batch:
                 try:
-                    loss, log = self.sample_loss(model, items[int(i)])
+                    if step < n_distill:  # stage B: regress the inversion targets
+                        loss, log = distill_loss(self, model, items[int(i)], targets[int(i)])
+                    else:
+                        loss, log = self.sample_loss(model, items[int(i)])
                 except SimulationDiverged:  # predicted physics blew up: skip this video this step
                     diverged += 1
                     continue
@@ -271,10 +293,10 @@ class ReconPhys(Method):
                 opt.step()
             mean = lambda k: float(np.mean([g[k] for g in logs])) if logs else float("nan")  # noqa: E731
             return {"loss": mean("loss"), "grad_norm": float(gn), "substeps": mean("substeps"),
-                    "diverged": float(diverged)}
+                    "diverged": float(diverged), "stage": 1.0 if step < n_distill else 2.0}
 
         cfg_json = {k: v for k, v in cfg.items() if k not in ("checkpoint", "checkpoint_step")}
-        res = run_training(model, opt, step_fn, Path(out_dir), int(cfg["steps"]), cfg_json,
+        res = run_training(model, opt, step_fn, Path(out_dir), n_distill + int(cfg["steps"]), cfg_json,
                            save_every=int(cfg["save_every"]), description="train reconphys", stop_after=stop_after)
         self._model = model.eval()
         self.cfg["checkpoint"] = str(Path(out_dir).resolve())

@@ -25,22 +25,39 @@ def object_seed(object_id: str) -> int:
     return int.from_bytes(hashlib.sha256(object_id.encode()).digest()[:8], "little")
 
 
-def sample_anchors(means: np.ndarray, n_anchors: int, seed: int, fill_res: int = 12) -> np.ndarray:
-    """Volume sampling of the canonical shape: Gaussian centres + a grid fill of their convex hull,
-    then farthest-point sampling of ``n_anchors`` points from a seeded start (deterministic per object)."""
+def sample_anchors(means: np.ndarray, n_anchors: int, seed: int, fill_res: int = 12, fill: str = "hull") -> np.ndarray:
+    """Volume sampling of the canonical shape, then farthest-point sampling of ``n_anchors`` points from
+    a seeded start (deterministic per object).
+
+    ``fill``: ``hull``: the Gaussian centres + a ``fill_res``^3 grid inside their convex hull (FPS then
+    takes mostly surface points, and concave parts are filled: a torus becomes a disc); ``volume``:
+    20 n_anchors seeded uniform points in the voxel-filled occupancy of the centres (voxel size
+    extent / (2 ``fill_res``), ``methods.volume_fill``; concave parts stay empty), as the datasets'
+    spring-mass GT samples its mesh volume before FPS.
+    """
     from scipy.spatial import ConvexHull
 
     p = np.asarray(means, np.float64)
     lo, hi = p.min(0), p.max(0)
-    axes = [np.linspace(a, b, fill_res) for a, b in zip(lo, hi)]
-    grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
-    try:
-        eq = ConvexHull(p).equations  # (F, 4): n·x + d <= 0 inside
-        inside = np.all(grid @ eq[:, :3].T + eq[:, 3] <= 1e-9, axis=1)
-        cand = np.concatenate([p, grid[inside]])
-    except Exception:  # degenerate (flat) point set: surface points only
-        cand = p
     rng = np.random.default_rng(seed)
+    if fill == "volume":
+        from methods.volume_fill import voxel_interior
+
+        vox = float(np.max(hi - lo)) / (2 * int(fill_res))
+        cells = voxel_interior(p, vox)[0]
+        pick = rng.integers(len(cells), size=20 * int(n_anchors))
+        cand = cells[pick] + rng.uniform(-0.5, 0.5, (len(pick), 3)) * vox
+    elif fill == "hull":
+        axes = [np.linspace(a, b, fill_res) for a, b in zip(lo, hi)]
+        grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 3)
+        try:
+            eq = ConvexHull(p).equations  # (F, 4): n·x + d <= 0 inside
+            inside = np.all(grid @ eq[:, :3].T + eq[:, 3] <= 1e-9, axis=1)
+            cand = np.concatenate([p, grid[inside]])
+        except Exception:  # degenerate (flat) point set: surface points only
+            cand = p
+    else:
+        raise ValueError(f"anchor fill: unknown mode {fill!r} (hull | volume)")
     n = min(int(n_anchors), len(cand))
     sel = [int(rng.integers(len(cand)))]
     d = np.linalg.norm(cand - cand[sel[0]], axis=1)
@@ -74,7 +91,8 @@ def build_scene(canonical: dict[str, np.ndarray], object_id: str, ground: float,
 
     means = np.asarray(canonical["means"], np.float32)
     s = np.asarray(canonical["scales"], np.float32)
-    anchors = sample_anchors(means, int(cfg["n_anchors"]), object_seed(object_id), int(cfg["fill_res"]))
+    anchors = sample_anchors(means, int(cfg["n_anchors"]), object_seed(object_id), int(cfg["fill_res"]),
+                             str(cfg["anchor_fill"]))
     edges, rest = knn_springs(anchors, int(cfg["n_k"]))
     idx, w = idw_binding(means, anchors, k=int(cfg["n_b"]), power=float(cfg["p_b"]))
     return Scene(anchors, edges, rest, idx, w, means, np.asarray(canonical["colors"], np.float32),
@@ -181,3 +199,23 @@ def rollout_loss(scene: Scene, phys: dict[str, Tensor], cfg: dict[str, Any], cam
         frame += n
     loss = torch.stack(losses).mean()
     return loss, {"loss": float(loss.detach()), "substeps": float(sub)}
+
+
+def forward_loss(scene: Scene, phys: dict[str, Any], cfg: dict[str, Any], camera, background, target: Tensor,
+                 fps: float, controls: np.ndarray | None = None) -> float:
+    """Eq. 11 without gradients: the inference rollout (``simulate_points``, uncapped substeps) of the
+    observed frames, rendered and compared with ``target`` (T_obs,H,W,4) RGBA over frames 1..T_obs-1;
+    ``controls`` (>= T_obs, C, 3) as in ``rollout_loss``.
+
+    Forward only, self forcing changes nothing (each chunk starts from the model's own state), so this
+    is ``rollout_loss``'s value up to the substep cap, from the fast simulator.
+    """
+    t_obs = int(target.shape[0])
+    pts = simulate_points(scene, phys, cfg, t_obs, fps, None if controls is None else controls[:t_obs])
+    lam_a = float(cfg["lambda_alpha"])
+    with torch.no_grad():
+        losses = []
+        for t in range(1, t_obs):
+            diff = (_render(torch.as_tensor(pts[t]), scene, camera, background) - target[t]) ** 2
+            losses.append(float(diff[..., :3].mean() + lam_a * diff[..., 3].mean()))
+    return float(np.mean(losses))

@@ -30,20 +30,13 @@ def sample_anchors(means: np.ndarray, hull: np.ndarray, vox: float, n_anchors: i
     added. Candidates outside the convex hull of the centres are dropped: anchors outside the
     reconstructed surface would touch the ground before the rendered object does.
     """
-    from scipy.ndimage import binary_closing, binary_dilation, binary_erosion, binary_fill_holes
     from scipy.spatial import Delaunay, cKDTree
 
     from datagen.assets.sampling import farthest_point_sampling
+    from methods.volume_fill import voxel_interior
 
-    lo = means.min(0) - 3 * vox
-    shape = np.ceil((means.max(0) + 3 * vox - lo) / vox).astype(int) + 1
-    occ = np.zeros(shape, bool)
-    ijk = np.floor((means - lo) / vox).astype(int)
-    occ[tuple(ijk.T)] = True
-    closed = binary_closing(binary_dilation(occ, iterations=1), iterations=2)
-    filled = binary_fill_holes(closed)
-    cand = lo + vox * (np.argwhere(binary_erosion(filled, iterations=1) | occ) + 0.5)
-    if filled.sum() < 1.3 * closed.sum():  # not closed: use the carved hull near the centres
+    cand, enclosed = voxel_interior(means, vox)
+    if not enclosed:  # not closed: use the carved hull near the centres
         d = cKDTree(means).query(hull)[0]
         cand = np.concatenate([cand, hull[d <= vox]])
     cand = cand + rng.uniform(-0.25, 0.25, cand.shape) * vox

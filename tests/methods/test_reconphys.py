@@ -20,19 +20,6 @@ from methods.training import latest_checkpoint, load_checkpoint
 FAST = {"steps": 4, "save_every": 2, "dim": 32, "enc_width": 8, "enc_size": 32, "tensorboard": False}
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("rp") / "tiny"
-    run(["gen", "--profile", "tiny", "--out", str(out)])
-    return out
-
-
-def _train_samples(root: Path) -> list[Path]:
-    from bench.dataset_format import select_samples
-
-    return [root / r["sample_id"] for r in select_samples(root, "train")]
-
-
 def test_anchors_are_seeded_by_object_id():
     pts = np.random.default_rng(0).normal(size=(200, 3))
     a = sample_anchors(pts, 30, object_seed("proc/box/000"))
@@ -42,10 +29,10 @@ def test_anchors_are_seeded_by_object_id():
     assert a.shape == (30, 3) and not np.array_equal(a, c)
 
 
-def test_training_step_reduces_loss(tiny):
+def test_training_step_reduces_loss(tiny_train):
     m = ReconPhys({**FAST, "lr": 1e-3})
     torch.manual_seed(0)
-    items = m.load_training_set(_train_samples(tiny)[:1])
+    items = m.load_training_set(tiny_train[:1])
     model = m.build_model()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
@@ -63,17 +50,17 @@ def test_training_step_reduces_loss(tiny):
     assert float(final) < losses[0]
 
 
-def test_checkpoint_reloads_to_identical_predictions(tiny, tmp_path):
+def test_checkpoint_reloads_to_identical_predictions(tiny_train, tmp_path):
     ck = tmp_path / "ck"
     m = ReconPhys({**FAST, "steps": 2})
-    res = m.train(_train_samples(tiny), ck)
+    res = m.train(tiny_train, ck)
     assert res["step"] == 2 and (ck / "step_000002.safetensors").exists()
     meta = latest_checkpoint(ck)
     assert meta["step"] == 2 and meta["config"]["dim"] == 32  # JSON side-car: config + step
     with open(meta["path"], "rb") as f:  # safetensors: 8-byte header length + JSON header, no pickle
         n = int.from_bytes(f.read(8), "little")
         assert json.loads(f.read(n))["__metadata__"]["step"] == "2"
-    obs = m.load_training_set(_train_samples(tiny)[:1])[0]["obs"]
+    obs = m.load_training_set(tiny_train[:1])[0]["obs"]
     before = m.predict_physics(m._model, obs)
     m2 = ReconPhys({**FAST, "checkpoint": str(ck)})
     after = m2.predict_physics(m2.load_model(), obs)
@@ -81,8 +68,8 @@ def test_checkpoint_reloads_to_identical_predictions(tiny, tmp_path):
         assert torch.equal(before[k], after[k]), k
 
 
-def test_resume_continues_from_saved_step(tiny, tmp_path):
-    samples = _train_samples(tiny)
+def test_resume_continues_from_saved_step(tiny, tiny_train, tmp_path):
+    samples = tiny_train
     ref_dir, ck = tmp_path / "ref", tmp_path / "ck"
     ReconPhys(FAST).train(samples, ref_dir)
     first = ReconPhys(FAST).train(samples, ck, stop_after=2)  # "interrupted" after 2 of 4 steps

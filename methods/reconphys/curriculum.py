@@ -1,0 +1,139 @@
+"""Self-supervised curriculum for the ReconPhys predictor (a bench addition; no GT physics labels).
+
+Trained from scratch on tens of videos with the paper's loop alone (§3.4-3.5), the predictor collapses
+to one output for every video: the per-video gradients of eq. 11 w.r.t. stiffness, friction or
+restitution are tiny and disagree in sign, and Adam fits their mean (measured on quick: the same K,
+friction, restitution for all test videos). The paper avoids this with 500 objects x 10 videos and a
+pretrained InternViT; here a two-stage warm start gives the network per-video targets first:
+
+A. inversion: for every training video, a forward-only coordinate line search of the same
+   photometric loss (eq. 11 on the inference rollout, ``scene.forward_loss``; v0 from
+   ``motion.ballistic_v0``) over the
+   decoder's normalised outputs u in [0, 1] (stiffness, damping, friction, restitution; mass at the
+   centre of its range, since the dynamics identify K/m only). Cached per sample in
+   ``<checkpoint dir>/inversion.json`` (resumable; workers in parallel processes).
+B. distillation: the predictor regresses those targets (MSE on the squashed outputs).
+C. the paper's end-to-end photometric training continues from there (``steps``).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: search order of the line searches (indices into ``network.PARAM_NAMES``) and the fixed mass output
+SEARCH = (3, 2, 0, 1)  # restitution, friction, log10_stiffness, log10_damping
+MASS_INDEX, MASS_U = 4, 0.5
+INVERSION_JSON = "inversion.json"
+
+
+def physics_from_u(u: np.ndarray, cfg: dict[str, Any], v0) -> dict[str, Any]:
+    """Normalised outputs u (5,) in [0,1] -> the decoder's physical attributes (0-dim tensors) + v0."""
+    import torch
+
+    from methods.reconphys.network import decode
+
+    raw = torch.logit(torch.as_tensor(np.clip(u, 1e-6, 1 - 1e-6), dtype=torch.float32))[None]
+    return {**{k: v[0] for k, v in decode(raw, cfg).items()}, "v0": v0}
+
+
+def invert_video(method, item: dict[str, Any]) -> dict[str, Any]:
+    """Stage A for one video: coordinate line searches of eq. 11 over u (grid, then a finer grid around
+    the best value), forward only. Returns u (5,), the loss there and the number of rollouts."""
+    from methods.reconphys.scene import forward_loss
+    from physics.errors import SimulationDiverged
+
+    cfg = method.cfg
+    t0 = time.perf_counter()
+    cache: dict[tuple, float] = {}
+
+    def loss(u: np.ndarray) -> float:
+        key = tuple(np.round(u, 6))
+        if key not in cache:
+            phys = {k: (v.numpy() if k == "v0" else float(v))
+                    for k, v in physics_from_u(u, cfg, item["motion"]["v0"]).items()}
+            try:
+                cache[key] = forward_loss(item["scene"], phys, cfg, item["camera"], item["obs"].background,
+                                          item["target"], item["obs"].fps, item["obs"].controls)
+            except SimulationDiverged:
+                cache[key] = float("inf")
+        return cache[key]
+
+    u = np.full(5, 0.5)
+    u[MASS_INDEX] = MASS_U
+    n = int(cfg["invert_grid"])
+    coarse = np.linspace(0.5 / n, 1 - 0.5 / n, n)
+    width = 1.0 / n
+    for values in (lambda c: coarse, lambda c: c + width * np.linspace(-0.5, 0.5, 5)):
+        for i in SEARCH:
+            cand = np.clip(values(u[i]), 0.0, 1.0)
+            trials = [np.where(np.arange(5) == i, c, u) for c in cand]
+            best = int(np.argmin([loss(t) for t in trials]))
+            if loss(trials[best]) < loss(u):
+                u = trials[best]
+    return {"u": [float(x) for x in u], "loss": loss(u), "rollouts": len(cache),
+            "seconds": time.perf_counter() - t0}
+
+
+def _invert_path(config: dict[str, Any], sample_path: str) -> dict[str, Any]:
+    """Worker: build the method and the training item of one sample, invert it."""
+    import torch
+
+    from methods.reconphys.method import ReconPhys
+
+    method = ReconPhys(config)
+    torch.set_num_threads(1)
+    return invert_video(method, method.load_training_set([Path(sample_path)])[0])
+
+
+def inversion_targets(method, samples: list[Path], out_dir: Path) -> np.ndarray:
+    """Stage A for every training video: (n, 5) normalised targets, cached in ``out_dir/inversion.json``
+    (computed samples are kept across interruptions; ``invert_workers`` processes in parallel)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from bench.io import write_json
+    from bench.progress import progress_bar
+
+    path = Path(out_dir) / INVERSION_JSON
+    done: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    todo = [p for p in samples if Path(p).name not in done]
+    config = {k: v for k, v in method.cfg.items() if k not in ("checkpoint", "checkpoint_step")}
+    workers = max(1, min(int(method.cfg["invert_workers"]), len(todo)))
+    if not todo:
+        return np.asarray([done[Path(p).name]["u"] for p in samples], np.float32)
+    with progress_bar("reconphys inversion (stage A)", len(todo)) as update:
+        def record(k: int, sid: str, rec: dict[str, Any]) -> None:
+            done[sid] = rec
+            write_json(path, done)  # atomic: a resume keeps every finished video
+            update(k, len(todo), {"sample_id": sid, "status": f"loss {rec['loss']:.4f}"})
+
+        if workers == 1:
+            import torch
+
+            torch.set_num_threads(int(method.cfg["threads"]))
+            for k, p in enumerate(todo, 1):
+                record(k, Path(p).name, invert_video(method, method.load_training_set([Path(p)])[0]))
+        else:
+            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+                futures = {pool.submit(_invert_path, config, str(p)): Path(p).name for p in todo}
+                for k, fut in enumerate(as_completed(futures), 1):
+                    record(k, futures[fut], fut.result())
+    return np.asarray([done[Path(p).name]["u"] for p in samples], np.float32)
+
+
+def distill_loss(method, model, item: dict[str, Any], target):
+    """Stage B: MSE between the predictor's squashed outputs (5,) and the video's inversion target."""
+    import torch
+
+    from methods.reconphys.network import video_tensor
+
+    obs = item["obs"]
+    view = next(iter(obs.rgb))
+    x = video_tensor(obs.rgb[view], obs.alpha[view])
+    raw = model(x, item["motion"]["stats"] if method.cfg["silhouette_stats"] else None)[0]
+    loss = torch.mean((torch.sigmoid(raw) - target) ** 2)
+    return loss, {"loss": float(loss.detach()), "substeps": 0.0}
