@@ -24,15 +24,28 @@ def _plain(phys: dict) -> dict:
     return {k: (v.numpy() if k == "v0" else float(v)) for k, v in phys.items()}
 
 
-def test_forward_loss_equals_the_training_loss(tiny_train):
+@pytest.fixture(scope="module")
+def tiny_interact(tmp_path_factory):
+    from bench.cli import run
+    from bench.dataset_format import select_samples
+
+    out = tmp_path_factory.mktemp("rpi") / "tiny_interact"
+    assert run(["gen", "--profile", "tiny_interact", "--out", str(out)]) == 0
+    return [out / r["sample_id"] for r in select_samples(out, "all")]
+
+
+@pytest.mark.parametrize("data", ["tiny_train", "tiny_interact"])
+def test_forward_loss_equals_the_training_loss(data, request):
+    """Free fall, and an interaction video whose observed controls drive the anchors (stage A inverts both)."""
     m = ReconPhys(FAST)
-    item = m.load_training_set(tiny_train[:1])[0]
+    item = m.load_training_set(request.getfixturevalue(data)[:1])[0]
+    assert (item["obs"].controls is not None) == (data == "tiny_interact")
     phys = physics_from_u(np.array([0.3, 0.6, 0.4, 0.7, 0.5]), m.cfg, item["motion"]["v0"])
     with torch.no_grad():
         ref = float(rollout_loss(item["scene"], phys, m.cfg, item["camera"], item["obs"].background, item["target"],
-                                 item["obs"].fps)[0])
+                                 item["obs"].fps, item["obs"].controls)[0])
     got = forward_loss(item["scene"], _plain(phys), m.cfg, item["camera"], item["obs"].background, item["target"],
-                       item["obs"].fps)
+                       item["obs"].fps, item["obs"].controls)
     assert got == pytest.approx(ref, rel=1e-3)
 
 
