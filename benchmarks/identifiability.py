@@ -9,7 +9,7 @@ simulated by ReconPhys's pipeline (its own hash-seeded anchors and binding): a p
 perturbation costs less than that layout change cannot be recovered by a method with another
 discretization, however well it is trained.
 
-    python benchmarks/identifiability.py DATA [--split train] [--n 8] [--anchors 120] [--knn 10]
+    python benchmarks/identifiability.py DATA [--split train] [--n 8] [--anchors 120] [--knn 10] [--binding lbs]
 """
 from __future__ import annotations
 
@@ -94,6 +94,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=8)
     ap.add_argument("--anchors", type=int, default=120, help="ReconPhys anchors (match the GT's for a fair layout)")
     ap.add_argument("--knn", type=int, default=10)
+    ap.add_argument("--binding", default="idw_disp", help="ReconPhys binding_mode (idw_disp | lbs | idw)")
+    ap.add_argument("--binding-k", type=int, default=6)
     args = ap.parse_args()
     import torch
 
@@ -104,7 +106,8 @@ def main() -> None:
             if json.loads((args.data / r["sample_id"] / "sample.json").read_text())["physics"]["model"] == "spring_mass"]
     per = []
     for r in rows[: args.n]:
-        per.append(sample_losses(args.data / r["sample_id"], {"n_anchors": args.anchors, "n_k": args.knn}))
+        per.append(sample_losses(args.data / r["sample_id"], {"n_anchors": args.anchors, "n_k": args.knn,
+                                                                   "binding_mode": args.binding, "n_b": args.binding_k}))
         print(r["sample_id"], " ".join(f"{v:.4f}" for v in per[-1].values()), flush=True)
     names = list(per[0])
     layout = np.asarray([p["GT physics, ReconPhys layout (hull)"] for p in per])
