@@ -11,7 +11,8 @@ A. inversion: for every training video, a forward-only coordinate line search of
    ``motion.ballistic_v0``) over the
    decoder's normalised outputs u in [0, 1] (stiffness, damping, friction, restitution; mass at the
    centre of its range, since the dynamics identify K/m only). Cached per sample in
-   ``<checkpoint dir>/inversion.json`` (resumable; workers in parallel processes).
+   ``<checkpoint dir>/inversion.json`` with the settings that made them (resumable; a cache made with
+   other settings is refused; workers in parallel processes).
 B. distillation: the predictor regresses those targets (MSE on the squashed outputs).
 C. the paper's end-to-end photometric training continues from there (``steps``).
 """
@@ -28,6 +29,10 @@ import numpy as np
 SEARCH = (3, 2, 0, 1)  # restitution, friction, log10_stiffness, log10_damping
 MASS_INDEX, MASS_U = 4, 0.5
 INVERSION_JSON = "inversion.json"
+#: settings that change the inversion targets: a cached inversion.json made with others is refused
+INVERSION_KEYS = ("n_anchors", "n_k", "n_b", "p_b", "fill_res", "anchor_fill", "binding_mode", "force_law",
+                  "ground_model", "substep_safety", "min_substeps", "max_speed", "control_radius",
+                  "control_neighbors", "control_stiffness", "bounds", "contact_margin", "invert_grid", "lambda_alpha")
 
 
 def physics_from_u(u: np.ndarray, cfg: dict[str, Any], v0) -> dict[str, Any]:
@@ -99,7 +104,14 @@ def inversion_targets(method, samples: list[Path], out_dir: Path) -> np.ndarray:
     from bench.progress import progress_bar
 
     path = Path(out_dir) / INVERSION_JSON
-    done: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    setting = {"dataset": str(Path(samples[0]).resolve().parent) if samples else "",
+               **{k: method.cfg[k] for k in INVERSION_KEYS}}
+    doc: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"setting": setting, "samples": {}}
+    if json.loads(json.dumps(doc["setting"])) != json.loads(json.dumps(setting)):
+        changed = sorted(k for k in setting if doc["setting"].get(k) != json.loads(json.dumps(setting[k])))
+        raise ValueError(f"{path}: stage-A targets were made with other settings ({', '.join(changed)}); "
+                         "delete the file or train into another --out")
+    done: dict[str, Any] = doc["samples"]
     todo = [p for p in samples if Path(p).name not in done]
     config = {k: v for k, v in method.cfg.items() if k not in ("checkpoint", "checkpoint_step")}
     workers = max(1, min(int(method.cfg["invert_workers"]), len(todo)))
@@ -108,7 +120,7 @@ def inversion_targets(method, samples: list[Path], out_dir: Path) -> np.ndarray:
     with progress_bar("reconphys inversion (stage A)", len(todo)) as update:
         def record(k: int, sid: str, rec: dict[str, Any]) -> None:
             done[sid] = rec
-            write_json(path, done)  # atomic: a resume keeps every finished video
+            write_json(path, doc)  # atomic: a resume keeps every finished video
             update(k, len(todo), {"sample_id": sid, "status": f"loss {rec['loss']:.4f}"})
 
         if workers == 1:

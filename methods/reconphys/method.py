@@ -60,6 +60,9 @@ def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
             cfg["bounds"].update(v or {})
         elif k in DEFAULTS:
             cfg[k] = v
+    for key, allowed in (("curriculum", ("none", "invert")), ("anchor_fill", ("hull", "volume"))):
+        if cfg[key] not in allowed:
+            raise ValueError(f"reconphys: {key} must be one of {', '.join(allowed)}, not {cfg[key]!r}")
     return cfg
 
 
@@ -265,8 +268,6 @@ class ReconPhys(Method):
 
             Path(out_dir).mkdir(parents=True, exist_ok=True)
             targets = torch.as_tensor(inversion_targets(self, samples, Path(out_dir)))
-        elif cfg["curriculum"] != "none":
-            raise ValueError(f"reconphys: unknown curriculum {cfg['curriculum']!r} (none | invert)")
         n_distill = int(cfg["distill_steps"]) if targets is not None else 0
 
         def step_fn(step: int) -> dict[str, float]:

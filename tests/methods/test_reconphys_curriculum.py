@@ -81,8 +81,9 @@ def test_curriculum_training_separates_videos_and_resumes(tiny_train, tmp_path):
     m = ReconPhys(cfg)
     res = m.train(samples, ck)
     assert res["step"] == 151
-    inv = json.loads((ck / INVERSION_JSON).read_text())
-    assert sorted(inv) == sorted(p.name for p in samples)
+    doc = json.loads((ck / INVERSION_JSON).read_text())
+    inv = doc["samples"]
+    assert sorted(inv) == sorted(p.name for p in samples) and doc["setting"]["invert_grid"] == 3
     with (ck / "log.csv").open() as f:
         rows = list(csv.DictReader(f))
     stage_b = [float(r["loss"]) for r in rows if float(r["stage"]) == 1.0]
@@ -99,10 +100,13 @@ def test_curriculum_training_separates_videos_and_resumes(tiny_train, tmp_path):
     err_model = np.abs(preds - targets)[:, :4].mean()
     err_mean = np.abs(targets.mean(0) - targets)[:, :4].mean()
     assert err_model < 0.5 * err_mean, (err_model, err_mean)
-    # resume: targets are read back, not recomputed
-    (ck / INVERSION_JSON).write_text(json.dumps({k: {**v, "u": [0.5] * 5} for k, v in inv.items()}))
+    # resume: targets are read back, not recomputed; targets made with other settings are refused
+    doc["samples"] = {k: {**v, "u": [0.5] * 5} for k, v in inv.items()}
+    (ck / INVERSION_JSON).write_text(json.dumps(doc))
     ReconPhys({**cfg, "distill_steps": 152}).train(samples, ck)
-    assert json.loads((ck / INVERSION_JSON).read_text())[samples[0].name]["u"] == [0.5] * 5
+    assert json.loads((ck / INVERSION_JSON).read_text())["samples"][samples[0].name]["u"] == [0.5] * 5
+    with pytest.raises(ValueError, match="n_anchors"):
+        ReconPhys({**cfg, "distill_steps": 153, "n_anchors": 30}).train(samples, ck)
 
 
 def test_volume_anchors_leave_a_torus_hole_empty():
