@@ -30,6 +30,7 @@ PERTURBATIONS = {  # name -> (parameter, function of the GT value)
     "restitution +0.1": ("restitution", lambda v: min(v + 0.1, 1.0)),
     "restitution -0.1": ("restitution", lambda v: max(v - 0.1, 0.0)),
     "v0 +0.05 m/s (x)": ("v0", lambda v: [v[0] + 0.05, v[1], v[2]]),
+    "substeps x2 (same physics)": ("substeps", lambda v: 2 * v),
 }
 
 
@@ -67,6 +68,8 @@ def sample_losses(path: Path, rp_cfg: dict) -> dict[str, float]:
         if key == "v0":
             sc = asset["gt"]["scenario"]
             sc["initial_velocity"] = fn(list(sc["initial_velocity"]))
+        elif key == "substeps":  # time-step convergence: the same physics should give the same video
+            asset["gt"]["physics"]["substeps"] = fn(int(asset["gt"]["physics"]["substeps"]))
         else:
             p = asset["gt"]["physics"]["params"]
             p[key] = fn(float(p[key]))
