@@ -46,7 +46,7 @@ def sample_losses(path: Path, rp_cfg: dict) -> dict[str, float]:
     from methods.baselines import OracleBaseline
     from methods.observation import build_observation
     from methods.reconphys import ReconPhys
-    from methods.reconphys.scene import forward_loss
+    from methods.reconphys.scene import build_scene, forward_loss
 
     oracle, rp = OracleBaseline(), ReconPhys(rp_cfg)
     obs_o = build_observation(path, oracle.inputs)
@@ -82,11 +82,14 @@ def sample_losses(path: Path, rp_cfg: dict) -> dict[str, float]:
     phys = {"stiffness": gt["stiffness"], "damping": gt["damping"], "friction": gt["friction"],
             "restitution": gt["restitution"], "mass": gt.get("mass_kg", 1.0),
             "v0": np.asarray(base["gt"]["scenario"]["initial_velocity"], np.float32)}
+    sc = item["scene"]
     for fill in ("hull", "volume"):
         rp.cfg["anchor_fill"] = fill
-        it = rp.load_training_set([path])[0]
-        out[f"GT physics, ReconPhys layout ({fill})"] = forward_loss(it["scene"], phys, rp.cfg, it["camera"],
-                                                                     it["obs"].background, it["target"], it["obs"].fps)
+        if fill != "hull":  # the item's scene was built with the default (hull) fill
+            sc = build_scene(item["obs"].canonical, item["obs"].object_id, sc.ground, rp.cfg)
+        out[f"GT physics, ReconPhys layout ({fill})"] = forward_loss(sc, phys, rp.cfg, item["camera"],
+                                                                     item["obs"].background, item["target"],
+                                                                     item["obs"].fps)
     return out
 
 

@@ -94,9 +94,10 @@ def _invert_path(config: dict[str, Any], sample_path: str) -> dict[str, Any]:
     return invert_video(method, method.load_training_set([Path(sample_path)])[0])
 
 
-def inversion_targets(method, samples: list[Path], out_dir: Path) -> np.ndarray:
+def inversion_targets(method, samples: list[Path], out_dir: Path, items: list[dict[str, Any]] | None = None) -> np.ndarray:
     """Stage A for every training video: (n, 5) normalised targets, cached in ``out_dir/inversion.json``
-    (computed samples are kept across interruptions; ``invert_workers`` processes in parallel)."""
+    (computed samples are kept across interruptions; ``invert_workers`` processes in parallel, each
+    loading its own sample; one worker inverts ``items``, the already loaded training set, when given)."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -104,36 +105,36 @@ def inversion_targets(method, samples: list[Path], out_dir: Path) -> np.ndarray:
     from bench.progress import progress_bar
 
     path = Path(out_dir) / INVERSION_JSON
-    setting = {"dataset": str(Path(samples[0]).resolve().parent) if samples else "",
-               **{k: method.cfg[k] for k in INVERSION_KEYS}}
+    setting = json.loads(json.dumps({"dataset": str(Path(samples[0]).resolve().parent) if samples else "",
+                                     **{k: method.cfg[k] for k in INVERSION_KEYS}}))  # as stored (lists, not tuples)
     doc: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {"setting": setting, "samples": {}}
-    if json.loads(json.dumps(doc["setting"])) != json.loads(json.dumps(setting)):
-        changed = sorted(k for k in setting if doc["setting"].get(k) != json.loads(json.dumps(setting[k])))
+    if doc["setting"] != setting:
+        changed = sorted(k for k in setting if doc["setting"].get(k) != setting[k])
         raise ValueError(f"{path}: stage-A targets were made with other settings ({', '.join(changed)}); "
                          "delete the file or train into another --out")
     done: dict[str, Any] = doc["samples"]
-    todo = [p for p in samples if Path(p).name not in done]
-    config = {k: v for k, v in method.cfg.items() if k not in ("checkpoint", "checkpoint_step")}
-    workers = max(1, min(int(method.cfg["invert_workers"]), len(todo)))
-    if not todo:
-        return np.asarray([done[Path(p).name]["u"] for p in samples], np.float32)
-    with progress_bar("reconphys inversion (stage A)", len(todo)) as update:
-        def record(k: int, sid: str, rec: dict[str, Any]) -> None:
-            done[sid] = rec
-            write_json(path, doc)  # atomic: a resume keeps every finished video
-            update(k, len(todo), {"sample_id": sid, "status": f"loss {rec['loss']:.4f}"})
+    todo = [i for i, p in enumerate(samples) if Path(p).name not in done]
+    if todo:
+        with progress_bar("reconphys inversion (stage A)", len(todo)) as update:
+            def record(k: int, sid: str, rec: dict[str, Any]) -> None:
+                done[sid] = rec
+                write_json(path, doc)  # atomic: a resume keeps every finished video
+                update(k, len(todo), {"sample_id": sid, "status": f"loss {rec['loss']:.4f}"})
 
-        if workers == 1:
-            import torch
+            workers = min(int(method.cfg["invert_workers"]), len(todo))
+            if workers <= 1:
+                import torch
 
-            torch.set_num_threads(int(method.cfg["threads"]))
-            for k, p in enumerate(todo, 1):
-                record(k, Path(p).name, invert_video(method, method.load_training_set([Path(p)])[0]))
-        else:
-            with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-                futures = {pool.submit(_invert_path, config, str(p)): Path(p).name for p in todo}
-                for k, fut in enumerate(as_completed(futures), 1):
-                    record(k, futures[fut], fut.result())
+                torch.set_num_threads(int(method.cfg["threads"]))
+                for k, i in enumerate(todo, 1):
+                    item = items[i] if items is not None else method.load_training_set([Path(samples[i])])[0]
+                    record(k, Path(samples[i]).name, invert_video(method, item))
+            else:
+                config = {k: v for k, v in method.cfg.items() if k not in ("checkpoint", "checkpoint_step")}
+                with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+                    futures = {pool.submit(_invert_path, config, str(samples[i])): Path(samples[i]).name for i in todo}
+                    for k, fut in enumerate(as_completed(futures), 1):
+                        record(k, futures[fut], fut.result())
     return np.asarray([done[Path(p).name]["u"] for p in samples], np.float32)
 
 
@@ -141,11 +142,6 @@ def distill_loss(method, model, item: dict[str, Any], target):
     """Stage B: MSE between the predictor's squashed outputs (5,) and the video's inversion target."""
     import torch
 
-    from methods.reconphys.network import video_tensor
-
-    obs = item["obs"]
-    view = next(iter(obs.rgb))
-    x = video_tensor(obs.rgb[view], obs.alpha[view])
-    raw = model(x, item["motion"]["stats"] if method.cfg["silhouette_stats"] else None)[0]
+    raw = method.predictor_logits(model, item["obs"], item["motion"])[0]
     loss = torch.mean((torch.sigmoid(raw) - target) ** 2)
     return loss, {"loss": float(loss.detach()), "substeps": 0.0}

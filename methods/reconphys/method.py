@@ -156,18 +156,24 @@ class ReconPhys(Method):
                                  float(self.cfg["contact_margin"]))
         return {"stats": stats, "v0": torch.as_tensor(v0)}
 
+    def predictor_logits(self, model, obs: Observation, motion: dict[str, Any]):
+        """The predictor's raw outputs (1, N_OUT) on the monocular observed frames (+ silhouette stats)."""
+        from methods.reconphys.network import video_tensor
+
+        view = next(iter(obs.rgb))
+        stats = motion["stats"] if self.cfg["silhouette_stats"] else None
+        return model(video_tensor(obs.rgb[view], obs.alpha[view]), stats)
+
     def predict_physics(self, model, obs: Observation, grad: bool = False,
                         motion: dict[str, Any] | None = None) -> dict[str, Any]:
         """One forward pass of the physical predictor on the monocular observed frames (+ v0)."""
         import torch
 
-        from methods.reconphys.network import decode, video_tensor
+        from methods.reconphys.network import decode
 
         motion = motion or self.motion_inputs(obs)
-        view = next(iter(obs.rgb))
-        x = video_tensor(obs.rgb[view], obs.alpha[view])
         with torch.set_grad_enabled(grad):
-            phys = decode(model(x, motion["stats"] if self.cfg["silhouette_stats"] else None), self.cfg)
+            phys = decode(self.predictor_logits(model, obs, motion), self.cfg)
         return {**{k: v[0] for k, v in phys.items()}, "v0": motion["v0"]}
 
     def fit(self, obs: Observation) -> dict[str, Any]:
@@ -267,7 +273,7 @@ class ReconPhys(Method):
             from methods.reconphys.curriculum import inversion_targets
 
             Path(out_dir).mkdir(parents=True, exist_ok=True)
-            targets = torch.as_tensor(inversion_targets(self, samples, Path(out_dir)))
+            targets = torch.as_tensor(inversion_targets(self, samples, Path(out_dir), items))
         n_distill = int(cfg["distill_steps"]) if targets is not None else 0
 
         def step_fn(step: int) -> dict[str, float]:

@@ -155,6 +155,12 @@ def _render(points: Tensor, scene: Scene, camera, background) -> Tensor:
     return torch.cat([out["rgb"], out["alpha"][..., None]], dim=-1)
 
 
+def frame_loss(points: Tensor, scene: Scene, camera, background, target: Tensor, lambda_alpha: float) -> Tensor:
+    """Eq. 11 for one frame: RGB MSE + lambda_alpha * alpha MSE of the rendered ``points`` vs ``target`` (H,W,4)."""
+    diff = (_render(points, scene, camera, background) - target) ** 2
+    return diff[..., :3].mean() + lambda_alpha * diff[..., 3].mean()
+
+
 def rollout_loss(scene: Scene, phys: dict[str, Tensor], cfg: dict[str, Any], camera, background,
                  target: Tensor, fps: float, controls: np.ndarray | None = None) -> tuple[Tensor, dict[str, float]]:
     """Photometric loss (eq. 11) of the self-forced rollout against the observed frames.
@@ -192,9 +198,7 @@ def rollout_loss(scene: Scene, phys: dict[str, Tensor], cfg: dict[str, Any], cam
                                **drive_kwargs(drive, frame, frame + n + 1))
         for j in range(1, n + 1):
             pts = apply_binding(means0, scene.anchors, xs[j], scene.idx, scene.w, mode=cfg["binding_mode"])
-            pred = _render(pts, scene, camera, background)
-            diff = (pred - target[frame + j]) ** 2
-            losses.append(diff[..., :3].mean() + lam_a * diff[..., 3].mean())
+            losses.append(frame_loss(pts, scene, camera, background, target[frame + j], lam_a))
         x, v = xs[-1].detach(), vs[-1].detach()  # self forcing + truncated backprop
         frame += n
     loss = torch.stack(losses).mean()
@@ -214,8 +218,5 @@ def forward_loss(scene: Scene, phys: dict[str, Any], cfg: dict[str, Any], camera
     pts = simulate_points(scene, phys, cfg, t_obs, fps, None if controls is None else controls[:t_obs])
     lam_a = float(cfg["lambda_alpha"])
     with torch.no_grad():
-        losses = []
-        for t in range(1, t_obs):
-            diff = (_render(torch.as_tensor(pts[t]), scene, camera, background) - target[t]) ** 2
-            losses.append(float(diff[..., :3].mean() + lam_a * diff[..., 3].mean()))
-    return float(np.mean(losses))
+        return float(np.mean([float(frame_loss(torch.as_tensor(pts[t]), scene, camera, background, target[t], lam_a))
+                              for t in range(1, t_obs)]))
