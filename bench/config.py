@@ -130,8 +130,13 @@ class SpringMassConfig(_Strict):
     # fps: farthest-point subset of 20 n uniform interior samples — an even cover that reaches the
     # surface (Spring-Gaus eq. 4 volume sampling); uniform: n i.i.d. interior samples, whose sparse outer
     # shell leaves the lowest particle of a 1 m sphere ~10 cm above its surface, so the rendered surface
-    # sinks that far into the ground once the particles rest on it
-    anchor_sampling: Literal["fps", "uniform"] = "fps"
+    # sinks that far into the ground once the particles rest on it; object_hash: ReconPhys §4.1
+    # "consistent anchor sampling" (physics.spring_mass.anchors.sample_anchors on the posed canonical
+    # Gaussian centres, seeded by a hash of the object id): every sample of an object gets the same
+    # layout, and a method that uses the same sampler and settings shares the GT's discretization
+    anchor_sampling: Literal["fps", "uniform", "object_hash"] = "fps"
+    anchor_fill: Literal["hull", "volume"] = "hull"  # object_hash only: the sampler's interior fill
+    anchor_fill_res: int = Field(12, ge=2, le=256)  # object_hash only: the sampler's fill resolution
     knn: int = Field(8, ge=1, le=64)
     substeps: int = Field(0, ge=0, le=100_000)  # 0 = auto: the stability rule of physics.spring_mass.recommend_substeps
     force_law: Literal["spring_gaus", "phystwin"] = "spring_gaus"

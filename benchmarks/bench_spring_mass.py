@@ -4,7 +4,9 @@ Scene: ~2k anchors in a 1 m cube, knn k=30 (~40k undirected springs), Spring-Gau
 and ground, 30 frames at 30 fps. Reports forward substeps/s and forward+backward time of a
 30-frame rollout (both with per-frame checkpointing), and the warp/torch ratio.
 
-    python benchmarks/bench_spring_mass.py [--anchors 2000] [--k 30] [--substeps 20]
+    python benchmarks/bench_spring_mass.py [--anchors 2000] [--k 30] [--substeps 20] [--device cuda]
+
+``--device cuda`` runs warp on the GPU and the torch reference there too (timings synchronised).
 """
 
 from __future__ import annotations
@@ -62,7 +64,10 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=30)
     ap.add_argument("--substeps", type=int, default=0, help="0 = recommend_substeps()")
     ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--device", default="cpu", help="warp device: cpu | cuda")
     a = ap.parse_args()
+    dev = torch.device("cuda" if a.device.startswith("cuda") else "cpu")
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     torch.set_num_threads(1)  # warp on CPU is single-threaded: compare like with like
     rng = np.random.default_rng(0)
     x0 = rng.uniform(-0.5, 0.5, (a.anchors, 3)) + [0, 0, 0.8]
@@ -70,38 +75,44 @@ def main() -> None:
     p = SpringMassParams(stiffness=1.0, total_mass=1.0, damping=0.001, friction=0.3)
     fps, T = 30.0, a.frames
     S = a.substeps or recommend_substeps(e, r, p, len(x0), fps)
-    print(f"scene: {a.anchors} anchors, {len(e)} springs (knn k={a.k}), {T} frames x {S} substeps, float32")
+    print(f"scene: {a.anchors} anchors, {len(e)} springs (knn k={a.k}), {T} frames x {S} substeps, float32, "
+          f"warp on {a.device}, torch on {dev}")
 
-    simulate(x0, 0, e, r, p, 2, fps, S)  # warm-up / kernel compile
+    simulate(x0, 0, e, r, p, 2, fps, S, device=a.device)  # warm-up / kernel compile
     t = time.perf_counter()
-    ref = simulate(x0, 0, e, r, p, T, fps, S)
+    ref = simulate(x0, 0, e, r, p, T, fps, S, device=a.device)
     tw = time.perf_counter() - t
     xt = torch.tensor(x0, dtype=torch.float32)
     kt = torch.tensor(1.0, requires_grad=True)
     v0 = torch.zeros(3, requires_grad=True)
-    loss = rollout_torch(xt, v0, e, r, p, 2, fps, S, stiffness=kt).sum()  # compile adjoints
+    loss = rollout_torch(xt, v0, e, r, p, 2, fps, S, stiffness=kt, device=a.device).sum()  # compile adjoints
     loss.backward()
     t = time.perf_counter()
-    out = rollout_torch(xt, v0, e, r, p, T, fps, S, stiffness=kt)
+    out = rollout_torch(xt, v0, e, r, p, T, fps, S, stiffness=kt, device=a.device)
     (out[:, :, 2] ** 2).sum().backward()
     twb = time.perf_counter() - t
 
-    et = torch.tensor(e, dtype=torch.long)
-    rest = torch.tensor(r, dtype=torch.float32)
-    kk = torch.tensor(spring_stiffness(p, e, len(x0)), dtype=torch.float32)
+    et = torch.tensor(e, dtype=torch.long, device=dev)
+    rest = torch.tensor(r, dtype=torch.float32, device=dev)
+    kk = torch.tensor(spring_stiffness(p, e, len(x0)), dtype=torch.float32, device=dev)
     cc = torch.full_like(rest, float(p.damping))
-    inv_m = torch.full((len(x0),), len(x0) / 1.0)
-    g = torch.tensor([0.0, 0.0, -9.81])
+    inv_m = torch.full((len(x0),), len(x0) / 1.0, device=dev)
+    g = torch.tensor([0.0, 0.0, -9.81], device=dev)
     dt = 1.0 / (fps * S)
+    xd = xt.to(dev)
     with torch.no_grad():
+        torch_rollout(xd, torch.zeros_like(xd), kk, cc, et, rest, inv_m, g, dt, S, 2, p.friction)  # warm-up
+        sync()
         t = time.perf_counter()
-        xs = torch_rollout(xt, torch.zeros_like(xt), kk, cc, et, rest, inv_m, g, dt, S, T, p.friction)
+        xs = torch_rollout(xd, torch.zeros_like(xd), kk, cc, et, rest, inv_m, g, dt, S, T, p.friction)
+        sync()
         tt = time.perf_counter() - t
-    diff = float((xs.numpy() - ref.positions).__abs__().max())
+    diff = float((xs.cpu().numpy() - ref.positions).__abs__().max())
     kg = kk.clone().requires_grad_(True)
     t = time.perf_counter()
-    xs = torch_rollout(xt, torch.zeros_like(xt), kg, cc, et, rest, inv_m, g, dt, S, T, p.friction)
+    xs = torch_rollout(xd, torch.zeros_like(xd), kg, cc, et, rest, inv_m, g, dt, S, T, p.friction)
     (xs[:, :, 2] ** 2).sum().backward()
+    sync()
     ttb = time.perf_counter() - t
 
     n_sub = (T - 1) * S

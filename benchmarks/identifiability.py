@@ -32,6 +32,54 @@ PERTURBATIONS = {  # name -> (parameter, function of the GT value)
     "v0 +0.05 m/s (x)": ("v0", lambda v: [v[0] + 0.05, v[1], v[2]]),
     "substeps x2 (same physics)": ("substeps", lambda v: 2 * v),
 }
+RELAYOUTS = {  # name -> (anchor count factor, seed of the new layout); the GT's own sampler, same pose
+    "GT sampler, other seed (same N)": (1, 1),
+    "GT sampler, another seed (same N)": (1, 2),
+    "GT sampler, 2x anchors": (2, 1),
+}
+
+
+def posed_mesh_offset(sample_dir: Path, meta: dict, particles0: np.ndarray, means0: np.ndarray) -> tuple:
+    """The sample's mesh (object frame) and the translation that datagen.scene.build_scene posed it with.
+
+    build_scene poses every point as ``x @ R.T + offset``, with offset_z = drop height - the lowest
+    posed mesh vertex and offset_xy = minus the xy mean of (anchors, surface samples, mesh vertices).
+    The anchors (particles0) and surface samples (the canonical Gaussians) are stored posed, so the
+    offset is recovered exactly up to float32 rounding.
+    """
+    from datagen.assets.meshio import load_mesh_file
+    from datagen.assets.query import inside
+
+    mesh = load_mesh_file(sample_dir / "asset" / "model.obj")
+    rot = np.asarray(meta["scenario"]["initial_rotation"], np.float64)
+    vr = mesh.vertices @ rot.T
+    off = np.zeros(3)
+    off[2] = float(meta["scenario"]["drop_height_m"]) - vr[:, 2].min()
+    off[:2] = -(particles0[:, :2].sum(0) + means0[:, :2].sum(0) + vr[:, :2].sum(0)) / len(vr)
+    if not inside(mesh, (particles0 - off) @ rot).all():
+        raise ValueError(f"{sample_dir}: the recovered pose does not put the GT anchors inside the mesh")
+    return mesh, rot, off
+
+
+def relayout(base: dict, sample_dir: Path, meta: dict, factor: int, seed: int) -> dict:
+    """The oracle asset with anchors re-drawn by the GT's sampler (20n volume samples + FPS) under
+    another seed, and new kNN springs: the same object, pose and physics, another discretization."""
+    from datagen.assets import sample_volume
+    from datagen.assets.sampling import farthest_point_sampling
+    from physics.spring_mass import knn_springs
+
+    gt = base["gt"]
+    x0 = np.asarray(gt["particles0"], np.float64)
+    mesh, rot, off = posed_mesh_offset(sample_dir, meta, x0, np.asarray(base["canonical"]["means"], np.float64))
+    n = factor * x0.shape[0]
+    rng = np.random.default_rng(seed)
+    dense = sample_volume(mesh, 20 * n, rng)
+    anchors = (dense[farthest_point_sampling(dense, n, int(rng.integers(len(dense))))] @ rot.T + off).astype(np.float32)
+    edges, rest = knn_springs(anchors, int(meta["physics"]["topology"]["k"]))
+    new = copy.deepcopy({k: v for k, v in gt.items() if k != "points"})
+    # lighter particles on shorter springs: the explicit step's stability limit shrinks ~ factor^(2/3)
+    new["physics"]["substeps"] = int(new["physics"]["substeps"]) * (2 if factor > 1 else 1)
+    return {**base, "gt": {**new, "points": gt["points"], "particles0": anchors, "edges": edges, "rest": rest}}
 
 
 def photometric(pred_rgb: np.ndarray, pred_alpha: np.ndarray, rgb: np.ndarray, alpha: np.ndarray) -> float:
@@ -78,6 +126,9 @@ def sample_losses(path: Path, rp_cfg: dict) -> dict[str, float]:
                 phys = asset["gt"]["physics"]  # stiffer: more substeps (stability limit ~ 1/sqrt(K))
                 phys["substeps"] = int(np.ceil(int(phys["substeps"]) * max(1.0, np.sqrt(p[key] / float(gt0[key])))))
         out[name] = oracle_loss(asset)
+    meta = json.loads((path / "sample.json").read_text())
+    for name, (factor, seed) in RELAYOUTS.items():
+        out[name] = oracle_loss(relayout(base, path, meta, factor, seed))
     gt = base["gt"]["physics"]["params"]
     phys = {"stiffness": gt["stiffness"], "damping": gt["damping"], "friction": gt["friction"],
             "restitution": gt["restitution"], "mass": gt.get("mass_kg", 1.0),

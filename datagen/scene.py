@@ -73,6 +73,15 @@ def _simulate(model: str, profile: DatasetProfile, gt: dict[str, Any], body: dic
     return reduced_rollout(ph.reduced, gt, body["volume"], body["total_volume"], v0, queries, sc.n_frames, sc.fps, seed)
 
 
+def hashed_anchors(cfg: Any, object_id: str, surf0: np.ndarray) -> np.ndarray:
+    """ReconPhys §4.1 consistent anchors: the shared sampler on the posed surface samples (float32, the
+    values written as the canonical Gaussians' centres), seeded by the object id's hash."""
+    from physics.spring_mass.anchors import object_seed, sample_anchors
+
+    return sample_anchors(np.asarray(surf0, np.float32), cfg.n_anchors, object_seed(object_id), cfg.anchor_fill_res,
+                          cfg.anchor_fill)
+
+
 def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generator) -> Scene:
     """Sample and simulate one sample; raises physics.errors.SimulationDiverged on blow-up."""
     from scipy.spatial import cKDTree
@@ -84,7 +93,10 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
     model = _choose_model(profile, rng)
     mesh = load_scaled_mesh(object_id, profile.assets)
     n_vol = {"spring_mass": ph.spring_mass.n_anchors, "reduced": ph.reduced.n_volume_samples, "mpm": 8}[model]
-    if model == "spring_mass" and ph.spring_mass.anchor_sampling == "fps":
+    hashed = model == "spring_mass" and ph.spring_mass.anchor_sampling == "object_hash"
+    if hashed:  # drawn below from the posed surface samples (the canonical Gaussians the methods get)
+        vol_obj = np.zeros((0, 3))
+    elif model == "spring_mass" and ph.spring_mass.anchor_sampling == "fps":
         dense = sample_volume(mesh, 20 * n_vol, rng)
         vol_obj = dense[farthest_point_sampling(dense, n_vol, int(rng.integers(len(dense))))]
     else:
@@ -100,6 +112,8 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
     surf0, verts0 = pose(surf_obj), pose(mesh.vertices)
     body = {"anchors": pose(vol_obj), "volume": pose(vol_obj).astype(np.float64), "total_volume": volume(mesh),
             "mesh_vertices": verts0.astype(np.float64), "mesh_faces": mesh.faces}
+    if hashed:
+        body["anchors"] = hashed_anchors(ph.spring_mass, object_id, surf0)
     normals0 = (normals_obj @ rot.T).astype(np.float32)
     speed = 0.0 if interaction else float(rng.uniform(*sc.initial_speed_mps))
     v0 = (speed * random_unit_vector(rng)).astype(np.float32)

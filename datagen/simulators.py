@@ -23,6 +23,18 @@ class GTRollout:
     extra: dict[str, np.ndarray]  # arrays for gt/ (springs ...)
 
 
+def anchor_sampling_record(cfg: SpringMassConfig) -> dict[str, Any]:
+    """How the GT anchors were drawn (sample.json physics.anchor_sampling)."""
+    if cfg.anchor_sampling == "object_hash":
+        return {"kind": "object_hash", "fill": cfg.anchor_fill, "fill_res": cfg.anchor_fill_res,
+                "function": "physics.spring_mass.anchors.sample_anchors(canonical Gaussian centres at frame 0, "
+                            "n_particles, object_seed(object_id), fill_res, fill)",
+                "equation": "ReconPhys §4.1 consistent anchor sampling (seed = sha256 hash of the object id)"}
+    if cfg.anchor_sampling == "fps":
+        return {"kind": "fps", "pool": "20 n_particles uniform interior samples of the mesh (sample seed)"}
+    return {"kind": "uniform", "pool": "n_particles uniform interior samples of the mesh (sample seed)"}
+
+
 def spring_mass_rollout(cfg: SpringMassConfig, gt: dict[str, Any], anchors0: np.ndarray, v0: np.ndarray,
                         queries0: list[np.ndarray], n_frames: int, fps: float, controls: np.ndarray | None,
                         control_cfg: Any | None, other_controls: list[np.ndarray] = ()) -> GTRollout:
@@ -54,7 +66,8 @@ def spring_mass_rollout(cfg: SpringMassConfig, gt: dict[str, Any], anchors0: np.
         idx, w = idw_binding(q, anchors0, k=cfg.binding_k)
         out.append(np.asarray(apply_binding(q, anchors0, particles, idx, w, mode="lbs"), np.float32))
     record = {"topology": {"kind": "knn", "k": cfg.knn, "n_springs": int(edges.shape[0])}, "n_particles": int(n),
-              "substeps": int(substeps), "dt": 1.0 / (fps * substeps), "particle_mass_kg": gt["mass_kg"] / n}
+              "substeps": int(substeps), "dt": 1.0 / (fps * substeps), "particle_mass_kg": gt["mass_kg"] / n,
+              "anchor_sampling": anchor_sampling_record(cfg)}
     extra = {"edges": edges, "rest": rest}
     if cedges is not None:
         record["controls"] = {"n_control_springs": int(cedges.shape[0]), "radius_m": control_cfg.control_radius_m,

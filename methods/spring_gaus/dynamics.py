@@ -33,7 +33,7 @@ def sample_anchors(means: np.ndarray, hull: np.ndarray, vox: float, n_anchors: i
     from scipy.spatial import Delaunay, cKDTree
 
     from datagen.assets.sampling import farthest_point_sampling
-    from methods.volume_fill import voxel_interior
+    from physics.volume_fill import voxel_interior
 
     cand, enclosed = voxel_interior(means, vox)
     if not enclosed:  # not closed: use the carved hull near the centres

@@ -4,7 +4,7 @@ Jacobian of eq. 5 (§4.2).
 
 Geometry: LGM cannot be loaded here, so the sample's canonical Gaussians stand in for it; their
 centres are surface points, and the volume is filled with a grid inside their convex hull
-(``methods.reconphys.scene.sample_anchors``: farthest-point samples of surface + interior), or
+(``physics.spring_mass.anchors.sample_anchors``: farthest-point samples of surface + interior), or
 sampled uniformly inside it (``volume_sampling: uniform``; see ``volume_samples``). Only
 E / rho is observable in the dynamics, and equal cubature volumes make the total volume cancel too.
 
@@ -33,7 +33,7 @@ def volume_samples(means: np.ndarray, n: int, seed: int, fill_res: int = 12,
     """(X (n, 3) float64 volume samples, total volume m^3) of the canonical shape's convex hull.
 
     ``fps`` (default): the Gaussian centres (surface) + a ``fill_res``^3 grid fill of their hull,
-    farthest-point sampled (``methods.reconphys.scene.sample_anchors``). ``uniform``: ``n`` seeded
+    farthest-point sampled (``physics.spring_mass.anchors.sample_anchors``). ``uniform``: ``n`` seeded
     uniform samples inside the hull, as Simplicits samples an object's volume (and as the reduced GT
     samples its mesh). The simulator's floor contact acts on the farthest-point cubature points taken
     from X, so the choice sets how deep the surface sinks into the floor, which the rendering loss
@@ -45,7 +45,7 @@ def volume_samples(means: np.ndarray, n: int, seed: int, fill_res: int = 12,
     """
     from scipy.spatial import ConvexHull
 
-    from methods.reconphys.scene import sample_anchors
+    from physics.spring_mass.anchors import sample_anchors
 
     if mode not in ("fps", "uniform"):
         raise ValueError(f"volume_sampling: unknown mode {mode!r} (uniform | fps)")

@@ -210,7 +210,7 @@ class Vid2Sim(Method):
         from bench.io import read_json
         from methods.observation import build_observation
         from methods.reconphys.network import video_tensor
-        from methods.reconphys.scene import object_seed
+        from physics.spring_mass.anchors import object_seed
         from methods.vid2sim.lbs import hidden_features, object_frame, volume_samples
 
         items = []

@@ -42,7 +42,7 @@ class Scene:
 
 def build_scene(canonical: dict[str, np.ndarray], object_id: str, world: dict[str, Any], cfg: dict[str, Any]) -> Scene:
     """Volume samples (hash-seeded by object id), farthest-point cubature and the LBS object frame."""
-    from methods.reconphys.scene import object_seed
+    from physics.spring_mass.anchors import object_seed
     from physics.reduced import cubature_points
 
     means = np.asarray(canonical["means"], np.float64)

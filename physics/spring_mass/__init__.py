@@ -7,6 +7,7 @@ inside ``rollout_torch``. See ``params`` for units and the substep rule of thumb
 from __future__ import annotations
 
 from physics.errors import SimulationDiverged
+from physics.spring_mass.anchors import object_seed, sample_anchors
 from physics.spring_mass.controls import ControlDrive, attach_controls, drive_edges, drive_kwargs
 from physics.spring_mass.params import (
     SpringMassParams,
@@ -32,7 +33,7 @@ def rollout_torch(*args, **kwargs):
 
 __all__ = [
     "ControlDrive", "SimulationDiverged", "SpringMassParams", "SpringMassResult", "StabilityWarning",
-    "attach_controls", "control_springs", "drive_edges", "drive_kwargs", "knn_springs",
+    "attach_controls", "control_springs", "object_seed", "sample_anchors", "drive_edges", "drive_kwargs", "knn_springs",
     "paper_log10_stiffness", "particle_masses", "radius_springs",
     "recommend_substeps", "rollout_torch", "simulate", "soft_eta", "spring_damping",
     "spring_stiffness", "stable_dt",

@@ -29,6 +29,37 @@ def test_anchors_are_seeded_by_object_id():
     assert a.shape == (30, 3) and not np.array_equal(a, c)
 
 
+def test_object_hash_gt_anchors_are_reconphys_anchors(tmp_path):
+    """ReconPhys §4.1 protocol: GT drawn with ``anchor_sampling: object_hash`` has exactly the anchors
+    (and kNN springs) that ReconPhys builds from the sample's canonical Gaussians with the same settings."""
+    from bench.config import load_profile, profile_from_dict
+    from datagen.generate import generate
+    from methods.observation import build_observation
+    from methods.reconphys.scene import build_scene
+    from physics.spring_mass import knn_springs
+
+    d = load_profile("tiny").model_dump(mode="json")
+    d["n_samples"] = 1
+    d["physics"]["spring_mass"].update(anchor_sampling="object_hash", anchor_fill="hull", anchor_fill_res=10)
+    recs = generate(tmp_path / "h", profile_from_dict(d))
+    assert recs[0]["status"] == "ok"
+    sample = tmp_path / "h" / "s00000"
+    meta = json.loads((sample / "sample.json").read_text())
+    rec = meta["physics"]["anchor_sampling"]
+    assert rec["kind"] == "object_hash" and rec["fill"] == "hull" and rec["fill_res"] == 10
+    x0 = np.load(sample / "gt" / "particles.npy")[0]
+    m = ReconPhys({"n_anchors": 40, "n_k": 8, "fill_res": 10, "anchor_fill": "hull"})
+    obs = build_observation(sample, m.inputs)
+    scene = build_scene(obs.canonical, obs.object_id, 0.0, m.cfg)
+    assert scene.anchors.tobytes() == x0.tobytes()
+    springs = np.load(sample / "gt" / "springs.npz")
+    e, _ = knn_springs(scene.anchors, 8)
+    np.testing.assert_array_equal(e, springs["edges"])
+    # another fill resolution is another discretization
+    other = build_scene(obs.canonical, obs.object_id, 0.0, {**m.cfg, "fill_res": 12})
+    assert other.anchors.tobytes() != x0.tobytes()
+
+
 def test_training_step_reduces_loss(tiny_train):
     m = ReconPhys({**FAST, "lr": 1e-3})
     torch.manual_seed(0)
