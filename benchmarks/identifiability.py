@@ -10,6 +10,10 @@ perturbation costs less than that layout change cannot be recovered by a method 
 discretization, however well it is trained.
 
     python benchmarks/identifiability.py DATA [--split train] [--n 8] [--anchors 120] [--knn 10] [--binding lbs]
+                                              [--binding-k 8] [--fill volume]
+
+The "GT sampler" rows re-draw the GT's anchors with its own sampler under other seeds (and at twice the
+count): how much the video depends on the discretization rather than on the physical parameters.
 """
 from __future__ import annotations
 
@@ -62,19 +66,28 @@ def posed_mesh_offset(sample_dir: Path, meta: dict, particles0: np.ndarray, mean
 
 
 def relayout(base: dict, sample_dir: Path, meta: dict, factor: int, seed: int) -> dict:
-    """The oracle asset with anchors re-drawn by the GT's sampler (20n volume samples + FPS) under
-    another seed, and new kNN springs: the same object, pose and physics, another discretization."""
+    """The oracle asset with anchors re-drawn by the GT's own sampler (``fps``: 20n mesh-volume samples +
+    FPS; ``object_hash``: the shared ``sample_anchors``) under another seed, and new kNN springs: the same
+    object, pose and physics, another discretization."""
     from datagen.assets import sample_volume
     from datagen.assets.sampling import farthest_point_sampling
     from physics.spring_mass import knn_springs
 
     gt = base["gt"]
     x0 = np.asarray(gt["particles0"], np.float64)
-    mesh, rot, off = posed_mesh_offset(sample_dir, meta, x0, np.asarray(base["canonical"]["means"], np.float64))
     n = factor * x0.shape[0]
-    rng = np.random.default_rng(seed)
-    dense = sample_volume(mesh, 20 * n, rng)
-    anchors = (dense[farthest_point_sampling(dense, n, int(rng.integers(len(dense))))] @ rot.T + off).astype(np.float32)
+    how = meta["physics"].get("anchor_sampling", {"kind": "fps"})
+    if how["kind"] == "object_hash":  # the shared sampler on the canonical centres, another seed
+        from physics.spring_mass.anchors import sample_anchors
+
+        anchors = sample_anchors(np.asarray(base["canonical"]["means"], np.float32), n, seed, int(how["fill_res"]),
+                                 how["fill"])
+    else:
+        mesh, rot, off = posed_mesh_offset(sample_dir, meta, x0, np.asarray(base["canonical"]["means"], np.float64))
+        rng = np.random.default_rng(seed)
+        dense = sample_volume(mesh, 20 * n, rng)
+        anchors = (dense[farthest_point_sampling(dense, n, int(rng.integers(len(dense))))] @ rot.T + off)
+        anchors = anchors.astype(np.float32)
     edges, rest = knn_springs(anchors, int(meta["physics"]["topology"]["k"]))
     new = copy.deepcopy({k: v for k, v in gt.items() if k != "points"})
     # lighter particles on shorter springs: the explicit step's stability limit shrinks ~ factor^(2/3)
@@ -153,6 +166,8 @@ def main() -> None:
     ap.add_argument("--knn", type=int, default=10)
     ap.add_argument("--binding", default="idw_disp", help="ReconPhys binding_mode (idw_disp | lbs | idw)")
     ap.add_argument("--binding-k", type=int, default=6)
+    ap.add_argument("--fill", default="hull", choices=("hull", "volume"),
+                    help="ReconPhys anchor fill whose layout row is the reference column")
     args = ap.parse_args()
     import torch
 
@@ -167,9 +182,9 @@ def main() -> None:
                                                                    "binding_mode": args.binding, "n_b": args.binding_k}))
         print(r["sample_id"], " ".join(f"{v:.4f}" for v in per[-1].values()), flush=True)
     names = list(per[0])
-    layout = np.asarray([p["GT physics, ReconPhys layout (hull)"] for p in per])
+    layout = np.asarray([p[f"GT physics, ReconPhys layout ({args.fill})"] for p in per])
     print(f"\n{len(per)} samples of {args.data} ({args.split}); eq. 11 loss vs the observed monocular GT frames")
-    print(f"{'change':42s} {'mean':>8s} {'median':>8s} {'< layout loss':>14s}")
+    print(f"{'change':42s} {'mean':>8s} {'median':>8s} {'< ' + args.fill + ' layout':>14s}")
     for k in names:
         v = np.asarray([p[k] for p in per])
         print(f"{k:42s} {v.mean():8.4f} {np.median(v):8.4f} {int((v < layout).sum()):>6d} of {len(v)}")

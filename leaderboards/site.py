@@ -162,8 +162,32 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
     index.write_text(env.get_template("index.html.j2").render(
         **common, page_title=title, track_sections=sections, notes=index_notes.all(), methods=methods,
         failures=fails, gallery=gallery, datasets=datasets, splits=sorted({r["split"] for r in results}),
-        unavailable=unavailable))
+        unavailable=unavailable, dataset_notes=dataset_notes(datasets)))
     return index
+
+
+def dataset_notes(datasets: list[str]) -> list[str]:
+    """One line per dataset naming its profile and the spring-mass GT discretization (docs/CONVENTIONS.md):
+    parameter errors against sample-seeded anchors and against ReconPhys §4.1 hashed anchors differ in kind."""
+
+    lines = []
+    for d in datasets:
+        f = Path(d) / "dataset.json"
+        if not f.exists():
+            continue
+        doc = json.loads(f.read_text())
+        ph = doc.get("config", {}).get("physics", {})
+        line = f"{d}: profile {doc.get('profile')}, GT physics {ph.get('model')}"
+        sm = ph.get("spring_mass", {})
+        if ph.get("model") in ("spring_mass", "mixed") and sm:
+            how = sm.get("anchor_sampling", "fps")
+            line += (f"; spring-mass anchors {how}" + (
+                f" (ReconPhys §4.1 consistent sampling: {sm.get('anchor_fill')} fill, res {sm.get('anchor_fill_res')}; "
+                "a method using the same sampler shares the GT discretization)" if how == "object_hash" else
+                " (drawn with the sample seed: spring-mass parameters are identifiable only up to the GT's own "
+                "discretization, see CONVENTIONS)"))
+        lines.append(line + ".")
+    return lines
 
 
 def _dataset_of(results: list[dict[str, Any]]) -> dict[str, str]:

@@ -3,7 +3,9 @@
 Training (`bench train --method reconphys`): self-supervised, no physics labels. For each training
 video the physical predictor (§3.3) outputs global mass, stiffness, damping, friction (+ restitution);
 the initial velocity comes from a closed-form ballistic fit of the pre-contact silhouettes
-(``motion.ballistic_v0``; a bench addition: our drops start with a random v0); the differentiable loop (§3.4) simulates hash-seeded anchors, IDW-binds the canonical Gaussians
+(``motion.ballistic_v0``; a bench addition: our drops start with a random v0), optionally refined along the
+camera's ground-plane viewing direction by a line search of eq. 11 (``v0_refine: depth``, the component a
+monocular silhouette fit barely sees); the differentiable loop (§3.4) simulates hash-seeded anchors, IDW-binds the canonical Gaussians
 and renders them; the photometric loss (eq. 11) on the observed frames of the monocular view is
 minimised with self-forcing and truncated backprop (§3.5), optionally after a self-supervised warm start
 (``curriculum.py``: per-video inversion targets of the same loss, regressed first). Inference (`bench run`): one forward pass
@@ -38,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
                "restitution": [0.0, 0.9], "log10_mass": [-0.5, 0.5]},
     # bench additions (motion.py): silhouette statistics as predictor inputs; v0 from the pre-contact frames
     "silhouette_stats": True, "contact_margin": 0.02,
+    # bench addition: "depth" refines v0 along the camera's ground-plane viewing direction by a line search
+    # of eq. 11 over the observed frames (stage A: jointly with the physics; inference: with the predicted
+    # physics, 2 x invert_grid-ish rollouts), within +-v0_span m/s of the ballistic estimate
+    "v0_refine": "none", "v0_span": 0.6,
     # physical predictor (§3.3)
     "dim": 96, "n_blocks": 2, "n_heads": 4, "enc_width": 16, "enc_size": 48,
     # training (§3.5): Adam on eq. 11 with self forcing, TBPTT window in frames
@@ -60,10 +66,20 @@ def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
             cfg["bounds"].update(v or {})
         elif k in DEFAULTS:
             cfg[k] = v
-    for key, allowed in (("curriculum", ("none", "invert")), ("anchor_fill", ("hull", "volume"))):
+    for key, allowed in (("curriculum", ("none", "invert")), ("anchor_fill", ("hull", "volume")),
+                         ("v0_refine", ("none", "depth"))):
         if cfg[key] not in allowed:
             raise ValueError(f"reconphys: {key} must be one of {', '.join(allowed)}, not {cfg[key]!r}")
     return cfg
+
+
+def mono_target(obs: Observation):
+    """(T, H, W, 4) float32 tensor: RGB + alpha of the monocular view's observed frames (eq. 11 target)."""
+    import torch
+
+    view = next(iter(obs.rgb))
+    return torch.cat([torch.as_tensor(obs.rgb[view], dtype=torch.float32),
+                      torch.as_tensor(obs.alpha[view], dtype=torch.float32)[..., None]], dim=-1)
 
 
 def _missing_checkpoint(path: Path, data: str) -> UserError:
@@ -92,7 +108,8 @@ class ReconPhys(Method):
                 "physics.spring_mass (warp adjoint) + render.splat; bench-scale budgets (40 anchors, 8-NN springs, "
                 "tens of Adam steps on a few videos vs 500 objects); adds a restitution head (restitutive ground "
                 "in the datasets), silhouette-moment inputs next to the CNN features, and v0 from a closed-form "
-                "ballistic fit of the pre-contact silhouettes instead of a regressed v0 (random v0 in the datasets); "
+                "ballistic fit of the pre-contact silhouettes instead of a regressed v0 (random v0 in the datasets), "
+                "optionally refined along the viewing direction by a line search of eq. 11 (v0_refine: depth); "
                 "optional self-supervised curriculum (config curriculum: invert): per-video line-search inversion "
                 "targets of eq. 11, regressed before the end-to-end training")
     inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True, controls=True)
@@ -190,8 +207,38 @@ class ReconPhys(Method):
                 for k, v in self.predict_physics(model, obs).items()}
         t2 = time.perf_counter()
         scene = build_scene(obs.canonical, obs.object_id, obs.world.get("ground", {}).get("height", 0.0), self.cfg)
-        return {"physics": phys, "scene": scene, "background": tuple(obs.background),
-                "timing": {"load_s": t1 - t0, "forward_s": t2 - t1, "scene_s": time.perf_counter() - t2}}
+        t3 = time.perf_counter()
+        timing = {"load_s": t1 - t0, "forward_s": t2 - t1, "scene_s": t3 - t2}
+        if self.cfg["v0_refine"] == "depth" and obs.controls is None:
+            phys["v0"] = self.refine_v0(scene, phys, obs).tolist()
+            timing["v0_refine_s"] = time.perf_counter() - t3
+        return {"physics": phys, "scene": scene, "background": tuple(obs.background), "timing": timing}
+
+    def refine_v0(self, scene, phys: dict[str, Any], obs: Observation) -> np.ndarray:
+        """``v0_refine: depth`` at inference: the predicted physics fixed, a two-level line search of eq. 11
+        on the observed monocular frames over v0's shift along ``motion.depth_axis`` (forward only)."""
+        from methods.reconphys.curriculum import coordinate_search, shifted_v0
+        from methods.reconphys.motion import depth_axis
+        from methods.reconphys.scene import forward_loss
+        from physics.errors import SimulationDiverged
+
+        target = mono_target(obs)
+        axis, span, v0 = depth_axis(obs.cameras[0]), float(self.cfg["v0_span"]), np.asarray(phys["v0"])
+
+        cache: dict[float, float] = {}
+
+        def loss(u: np.ndarray) -> float:
+            key = round(float(u[0]), 6)
+            if key not in cache:
+                try:
+                    cache[key] = forward_loss(scene, {**phys, "v0": shifted_v0(v0, key, axis, span)}, self.cfg,
+                                              obs.cameras[0], obs.background, target, obs.fps)
+                except SimulationDiverged:
+                    cache[key] = float("inf")
+            return cache[key]
+
+        u = coordinate_search(loss, np.full(1, 0.5), (0,), int(self.cfg["invert_grid"]))
+        return shifted_v0(v0, u[0], axis, span)
 
     def predict(self, asset: dict[str, Any], query: Query) -> Prediction:
         from methods.baselines import render_prediction
@@ -226,17 +273,13 @@ class ReconPhys(Method):
     # ------------------------------------------------------------------ training (§3.4-3.5)
     def load_training_set(self, samples: list[Path]) -> list[dict[str, Any]]:
         """Observations, scenes and RGBA targets of the training videos (monocular view, observed frames)."""
-        import torch
-
         from methods.observation import build_observation
         from methods.reconphys.scene import build_scene
 
         items = []
         for sp in samples:
             obs = build_observation(Path(sp), self.inputs)
-            view = next(iter(obs.rgb))
-            target = torch.cat([torch.as_tensor(obs.rgb[view], dtype=torch.float32),
-                                torch.as_tensor(obs.alpha[view], dtype=torch.float32)[..., None]], dim=-1)
+            target = mono_target(obs)
             scene = build_scene(obs.canonical, obs.object_id, obs.world.get("ground", {}).get("height", 0.0), self.cfg)
             items.append({"obs": obs, "scene": scene, "target": target, "camera": obs.cameras[0],
                           "motion": self.motion_inputs(obs)})

@@ -84,3 +84,12 @@ def ballistic_v0(means0: np.ndarray, alpha: np.ndarray, camera: Camera, fps: flo
             return np.zeros(3, np.float32), tc
         v0 = least_squares(residual, v0, args=(frames,), method="lm").x
     return v0.astype(np.float32), contact_frame(z_min, float(v0[2]), fps, n_obs, ground, margin)
+
+
+def depth_axis(camera: Camera) -> np.ndarray:
+    """Unit world vector of the camera's viewing direction projected on the ground plane: the v0
+    component a monocular ballistic fit barely sees (it only scales the silhouette)."""
+    d = np.asarray(camera.c2w, np.float64)[:3, 2].copy()
+    d[2] = 0.0
+    n = float(np.linalg.norm(d))
+    return d / n if n > 1e-9 else np.array([1.0, 0.0, 0.0])

@@ -55,3 +55,18 @@ def test_tex_escape_and_plots_escape():
     assert "<b>" not in svg and "&lt;b&gt;m&lt;/b&gt;" in svg and svg.count("<polyline") == 2  # inf leaves a gap
     sc = scatter_plot([("a<", 1.0, 2.0), ("b", float("nan"), 1.0)], "T", "x", "y")
     assert "a&lt;" in sc and "not shown (missing value): b" in sc
+
+
+def test_dataset_notes_name_the_spring_mass_discretization(tmp_path):
+    from leaderboards.site import dataset_notes
+
+    for name, how in (("hashed", "object_hash"), ("seeded", "fps")):
+        d = tmp_path / name
+        d.mkdir()
+        sm = {"anchor_sampling": how, "anchor_fill": "volume", "anchor_fill_res": 12}
+        (d / "dataset.json").write_text(json.dumps({"profile": name, "config": {"physics": {"model": "spring_mass",
+                                                                                          "spring_mass": sm}}}))
+    lines = dataset_notes([str(tmp_path / "hashed"), str(tmp_path / "seeded"), str(tmp_path / "missing")])
+    assert len(lines) == 2
+    assert "object_hash" in lines[0] and "§4.1" in lines[0] and "volume fill, res 12" in lines[0]
+    assert "sample seed" in lines[1] and "identifiable only up to" in lines[1]
