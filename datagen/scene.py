@@ -70,7 +70,8 @@ def _simulate(model: str, profile: DatasetProfile, gt: dict[str, Any], body: dic
     if model == "spring_mass":
         return spring_mass_rollout(ph.spring_mass, gt, body["anchors"], v0, queries, sc.n_frames, sc.fps, controls,
                                    sc.interaction if controls is not None else None, other_controls)
-    return reduced_rollout(ph.reduced, gt, body["volume"], body["total_volume"], v0, queries, sc.n_frames, sc.fps, seed)
+    return reduced_rollout(ph.reduced, gt, body["volume"], body["total_volume"], v0, queries, sc.n_frames, sc.fps, seed,
+                           controls, sc.interaction if controls is not None else None)
 
 
 def hashed_anchors(cfg: Any, object_id: str, surf0: np.ndarray) -> np.ndarray:

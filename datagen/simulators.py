@@ -82,8 +82,11 @@ def spring_mass_rollout(cfg: SpringMassConfig, gt: dict[str, Any], anchors0: np.
 
 
 def reduced_rollout(cfg: ReducedConfig, gt: dict[str, Any], volume_pts: np.ndarray, total_volume: float,
-                    v0: np.ndarray, queries0: list[np.ndarray], n_frames: int, fps: float, seed: int) -> GTRollout:
-    """Simulate the reduced-order LBS GT (Vid2Sim §3): Simplicits weights trained data-free, implicit Euler."""
+                    v0: np.ndarray, queries0: list[np.ndarray], n_frames: int, fps: float, seed: int,
+                    controls: np.ndarray | None = None, control_cfg: Any | None = None) -> GTRollout:
+    """Simulate the reduced-order LBS GT (Vid2Sim §3): Simplicits weights trained data-free, implicit Euler.
+    With ``controls`` the cubature points within ``control_cfg.control_radius_m`` of a control point at
+    frame 0 follow its displacement through the solver's control penalty (``physics.reduced.solver``)."""
     import torch
 
     from physics.reduced import ReducedParams, cubature_points, simulate_reduced, train_skinning_weights
@@ -93,12 +96,14 @@ def reduced_rollout(cfg: ReducedConfig, gt: dict[str, Any], volume_pts: np.ndarr
                                           steps=cfg.skinning_steps, seed=seed % (2**31))
     xc, vc = cubature_points(volume_pts, cfg.n_cubature, total_volume)
     params = ReducedParams(E=gt["youngs_modulus"], nu=gt["poisson_ratio"], density=gt["density"], dt=1.0 / (fps * cfg.substeps),
-                           substeps=cfg.substeps, ground=True, ground_height=0.0, friction=gt["friction"])
+                           substeps=cfg.substeps, ground=True, ground_height=0.0, friction=gt["friction"],
+                           control_stiffness=cfg.control_stiffness)
     zdot0 = np.zeros((model.n_total, 12))
     zdot0[0, [3, 7, 11]] = v0  # handle 0 (weight 1 everywhere) carries the rigid translation velocity
     allq = np.concatenate([xc, *queries0]).astype(np.float64)
     with torch.no_grad():
-        res = simulate_reduced(model, xc, vc, allq, params, n_frames, zdot0=torch.as_tensor(zdot0))
+        res = simulate_reduced(model, xc, vc, allq, params, n_frames, zdot0=torch.as_tensor(zdot0), controls=controls,
+                               control_radius=None if controls is None else control_cfg.control_radius_m)
     pos = np.asarray(res.positions, np.float32)
     n = xc.shape[0]
     out, k = [], n
@@ -107,7 +112,13 @@ def reduced_rollout(cfg: ReducedConfig, gt: dict[str, Any], volume_pts: np.ndarr
         k += q.shape[0]
     record = {"n_particles": int(n), "n_handles": int(model.n_total), "skinning_steps": cfg.skinning_steps,
               "substeps": cfg.substeps, "dt": params.dt, "cubature": "farthest-point", "integrator": "implicit Euler + Newton",
-              "material": "stable neo-Hookean (Smith et al. 2018)", "floor_stiffness": params.floor_stiffness}
+              "material": "stable neo-Hookean (Smith et al. 2018)", "floor_stiffness": params.floor_stiffness,
+              "total_volume_m3": float(total_volume), "skinning_seed": int(seed % (2**31))}
+    if controls is not None:  # what a re-simulation under other controls needs (oracle, transfer track)
+        record["controls"] = {"radius_m": float(control_cfg.control_radius_m), "mode": "penalty",
+                              "stiffness_per_kg": float(params.control_stiffness),
+                              "attachment": "cubature points within radius_m of c(0) are pulled towards x(0) + c(t) - c(0) "
+                                            "(E_ctrl = kappa/2 sum m_c |x_c - y_c|^2)"}
     state = {f"mlp.{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
     return GTRollout(pos[:, :n], out, record, None, {"cubature_points": xc.astype(np.float32), **state})
 

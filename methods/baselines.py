@@ -60,8 +60,8 @@ class OracleBaseline(Method):
     name = "oracle"
     label = "Oracle (GT physics)"
     paper = "baseline"
-    description = ("Re-simulates the GT (spring-mass; MPM under new controls; reduced replayed) from the GT initial "
-                   "state; renders the canonical Gaussians.")
+    description = ("Re-simulates the GT (spring-mass; MPM and reduced under new controls, replayed otherwise) from "
+                   "the GT initial state; renders the canonical Gaussians.")
     inputs = MethodInputs(views="multi", canonical=True, gt_physics=True, controls=True)
     kind = "baseline"
 
@@ -70,14 +70,16 @@ class OracleBaseline(Method):
         return {"gt": obs.gt, "canonical": _isotropic_scales(obs.canonical), "background": obs.background}
 
     def predict(self, asset: Any, query: Query) -> Prediction:
-        """Re-simulate spring-mass GT, and MPM GT under new controls (transfer); otherwise replay the GT
-        points (reduced GT under new controls is not re-simulated: that raises)."""
+        """Re-simulate spring-mass GT, and MPM / reduced GT under new controls (transfer); otherwise replay
+        the GT points."""
         gt = asset["gt"]
         if gt["physics"]["model"] != "spring_mass":
             same = (query.controls is None or (gt.get("controls") is not None
                                                and np.array_equal(query.controls, gt["controls"][: len(query.controls)])))
             if not same and gt["physics"]["model"] == "mpm":
                 return self._resimulate_mpm(asset, query)
+            if not same and gt["physics"]["model"] == "reduced":
+                return self._resimulate_reduced(asset, query)
             if not same:
                 raise ValueError("the oracle re-simulates only spring-mass and MPM GT under new controls")
             pred = render_prediction(gt["points"][: query.n_frames], asset["canonical"], query, asset["background"])
@@ -139,6 +141,42 @@ class OracleBaseline(Method):
                            substeps=None, controls=query.controls, control_radius=float(ctl["radius_m"]))
         pred = self._bind_and_render(asset, x0, res.positions, query)
         pred.params = {"model": "mpm", "params": dict(p)}
+        return pred
+
+
+    @staticmethod
+    def _resimulate_reduced(asset: Any, query: Query) -> Prediction:
+        """Reduced LBS GT from its stored skinning MLP and cubature points under ``query.controls``; the
+        canonical Gaussian centres are the simulation's query points (the GT deforms them by LBS)."""
+        import torch
+
+        from physics.reduced import ReducedParams, simulate_reduced
+        from physics.reduced.skinning import SkinningMLP
+
+        gt, ph = asset["gt"], asset["gt"]["physics"]
+        p, ctl, arr = ph["params"], ph.get("controls"), gt.get("reduced")
+        if ctl is None or arr is None or "total_volume_m3" not in ph:
+            raise ValueError("this reduced sample does not record its control attachment (sample.json physics.controls) "
+                             "or gt/reduced.npz: regenerate it with the current datagen to re-simulate new controls")
+        state = {k[4:]: torch.as_tensor(v) for k, v in arr.items() if k.startswith("mlp.")}
+        n_layers = sum(1 for k in state if k.startswith("weights."))
+        w0 = state["weights.0"]
+        model = SkinningMLP(int(ph["n_handles"]) - 1, state["center"].numpy(), float(state["scale"]),
+                            width=int(w0.shape[0]), depth=n_layers - 1, dtype=w0.dtype)
+        model.load_state_dict(state)
+        xc = np.asarray(arr["cubature_points"], np.float64)
+        vc = np.full(len(xc), float(ph["total_volume_m3"]) / len(xc))
+        params = ReducedParams(E=float(p["youngs_modulus"]), nu=float(p["poisson_ratio"]), density=float(p["density"]),
+                               dt=float(ph["dt"]), substeps=int(ph["substeps"]), ground=True, ground_height=0.0,
+                               friction=float(p["friction"]), control_stiffness=float(ctl["stiffness_per_kg"]))
+        zdot0 = torch.zeros(model.n_total, 12, dtype=w0.dtype)
+        zdot0[0, [3, 7, 11]] = torch.as_tensor(gt["scenario"]["initial_velocity"], dtype=w0.dtype)
+        means0 = np.asarray(asset["canonical"]["means"], np.float64)
+        with torch.no_grad():
+            res = simulate_reduced(model, xc, vc, means0, params, query.n_frames, zdot0=zdot0, controls=query.controls,
+                                   control_radius=float(ctl["radius_m"]))
+        pred = render_prediction(np.asarray(res.positions, np.float32), asset["canonical"], query, asset["background"])
+        pred.params = {"model": "reduced", "params": dict(p)}
         return pred
 
 

@@ -74,6 +74,9 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
         fields = s.path / "gt" / "fields.npz"
         if fields.exists():  # MPM: per-particle E, nu, rest volume
             obs.gt["fields"] = dict(np.load(fields).items())
+        reduced = s.path / "gt" / "reduced.npz"
+        if reduced.exists():  # reduced LBS: cubature points and the skinning MLP's weights
+            obs.gt["reduced"] = dict(np.load(reduced).items())
     return obs
 
 

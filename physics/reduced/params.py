@@ -44,6 +44,9 @@ class ReducedParams:
     """Coulomb mu of the optional lagged, C^2-smoothed floor friction (0 = off); IPC-style, see ``solver``."""
     friction_eps_v: float = 1e-3
     """Velocity (m/s) below which friction is a viscous quadratic (static-friction smoothing)."""
+    control_stiffness: float = 1e4
+    """kappa_c (1/s^2) of the control penalty E_ctrl = kappa_c/2 sum_{c attached} m_c |x_c(z) - y_c(t)|^2
+    that pulls the cubature points attached to a control point along c(t) - c(0) (interaction)."""
     newton_tol: float = 1e-9
     """Converged when |grad| / force_scale < tol (force_scale = max(|grad_0|, m g L))."""
     newton_max_iter: int = 30

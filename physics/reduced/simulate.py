@@ -34,7 +34,7 @@ def simulate_reduced(
     model, cubature_X, volumes, query_points, params: ReducedParams, n_frames: int, *,
     z0: torch.Tensor | None = None, zdot0: torch.Tensor | None = None,
     E: torch.Tensor | float | None = None, nu: torch.Tensor | float | None = None,
-    adjoint: bool = True,
+    adjoint: bool = True, controls: np.ndarray | None = None, control_radius: float | None = None,
 ) -> ReducedResult:
     """Roll out ``n_frames`` frames in all (frame 0 = the initial state, as physics.spring_mass.simulate),
     ``params.substeps`` implicit-Euler steps between consecutive frames.
@@ -47,6 +47,9 @@ def simulate_reduced(
         z0, zdot0: (H, 12) initial handle DoFs / velocities (default zero = rest, at rest).
         E, nu: optional tensors overriding ``params.E``/``params.nu`` (differentiable).
         adjoint: attach implicit-differentiation gradients (when anything requires grad).
+        controls: (T, C, 3) control-point trajectory (frame 0 = rest contact); the cubature points within
+            ``control_radius`` of a control point at frame 0 follow its displacement c(t) - c(0) through the
+            penalty E_ctrl (``params.control_stiffness``), targets linearly interpolated within a frame.
 
     Raises SimulationDiverged(step, reason) on NaN, Newton failure or blow-up.
     """
@@ -69,6 +72,14 @@ def simulate_reduced(
         Xq, Bq, Jq = lbs_operators(model, query_points)
     ops_d = ops.detached()
     scale = force_scale(ops_d, p)
+    ctrl_idx, ctrl_of, x_att = None, None, None
+    if controls is not None:
+        ctrl = torch.as_tensor(np.asarray(controls, np.float64), dtype=dtype)
+        if ctrl.ndim != 3 or ctrl.shape[0] < int(n_frames) or ctrl.shape[2] != 3:
+            raise ValueError(f"controls must be (T >= {n_frames}, C, 3), got {tuple(ctrl.shape)}")
+        x_start = (ops_d.X + ops_d.B @ z.detach())
+        ctrl_idx, ctrl_of = attach_to_controls(x_start, ctrl[0], float(control_radius or 0.0))
+        x_att = x_start[ctrl_idx]
     rest_center = Xc.detach().mean(0)
     eye = torch.eye(3, dtype=dtype)
 
@@ -80,10 +91,15 @@ def simulate_reduced(
     xs.append(x_q)
     Fs.append(F_q)
     step = 0
-    for _frame in range(int(n_frames) - 1):
-        for _ in range(p.substeps):
+    for frame in range(int(n_frames) - 1):
+        for sub in range(p.substeps):
+            target = None
+            if ctrl_idx is not None:
+                a = (sub + 1) / p.substeps
+                c_t = (1 - a) * ctrl[frame] + a * ctrl[frame + 1]
+                target = x_att + (c_t - ctrl[0])[ctrl_of]
             with torch.set_grad_enabled(track):
-                ctx = make_context(ops if track else ops_d, z, zdot, p)
+                ctx = make_context(ops if track else ops_d, z, zdot, p, ctrl_idx, target)
             with torch.no_grad():
                 z_star, res, Hs = newton_solve(ops_d, replace(ctx, z_tilde=ctx.z_tilde.detach()), p, step, scale)
             residuals.append(res)
@@ -101,6 +117,17 @@ def simulate_reduced(
         zds.append(zdot.reshape(H, 12))
     return ReducedResult(torch.stack(xs), torch.stack(Fs), torch.stack(zs), torch.stack(zds),
                          residuals, p.dt, p.substeps)
+
+
+def attach_to_controls(x: torch.Tensor, c0: torch.Tensor, radius: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(indices of the points of ``x`` (N,3) within ``radius`` of any control point c0 (C,3), the nearest
+    control point of each); the MPM GT's position-mode attachment rule (``physics.mpm``)."""
+    d = torch.cdist(x, c0)
+    near = d.min(1)
+    idx = torch.nonzero(near.values <= radius).reshape(-1)
+    if idx.numel() == 0:
+        raise ValueError(f"no cubature point within control_radius {radius:g} m of a control point")
+    return idx, near.indices[idx]
 
 
 def _check(ops, z: torch.Tensor, zdot: torch.Tensor, rest_center: torch.Tensor, p: ReducedParams, step: int) -> None:

@@ -3,14 +3,16 @@
 One step minimises over z (n = 12 H handle DoFs, flattened)
 
     Phi(z) = 1/(2 dt^2) (z - z_tilde)^T M (z - z_tilde) + sum_c V_c Psi(F_c(z)) - f_g^T z
-             + kappa sum_c m_c psi(min(0, x_c,z - h)) + E_fric(z),     z_tilde = z_t + dt zdot_t,
+             + kappa sum_c m_c psi(min(0, x_c,z - h)) + E_fric(z) + E_ctrl(z),     z_tilde = z_t + dt zdot_t,
 
 with psi a C^2-smoothed quadratic penalty (``floor_penalty``), M = sum_c m_c B_c^T B_c (the LBS mass matrix, constant because x is linear in z),
 f_g = sum_c m_c B_c^T g, Psi the stable neo-Hookean (``material``), sums over cubature points.
 E_fric is IPC-style lagged friction (Li et al. 2020, eq. 13-15): lambda_c = kappa m_c
 max(0, h - x_c,z(z_t)) frozen at the step start, E_fric = mu sum_c lambda_c f0(|u_c|), u_c the
 tangential displacement over the step, f0(y) = -y^3/(3 eps^2) + y^2/eps + eps/3 for y < eps else y
-(C^2), eps = eps_v dt; its exact Hessian is PSD.
+(C^2), eps = eps_v dt; its exact Hessian is PSD. E_ctrl = kappa_c/2 sum_{c attached} m_c |x_c(z) - y_c|^2
+pulls the cubature points attached to a control point to their targets y_c at the step end (interaction;
+quadratic in z, exact gradient and Hessian).
 
 Newton: exact analytic gradient and Hessian (dense n x n; eigenvalue-clamped when not positive
 definite), Armijo backtracking on Phi (near convergence, where Phi differences drown in round-off,
@@ -83,17 +85,21 @@ class StepContext:
     z_tilde: torch.Tensor  # (n,)
     x_start: torch.Tensor  # (N, 3) cubature positions at the step start (detached)
     lam_n: torch.Tensor  # (N,) lagged normal force magnitude (detached)
+    ctrl_idx: torch.Tensor | None = None  # (A,) cubature points attached to control points
+    ctrl_target: torch.Tensor | None = None  # (A, 3) their targets at the end of the step (constants)
 
 
-def make_context(ops: Operators, z_t: torch.Tensor, zdot_t: torch.Tensor, p: ReducedParams) -> StepContext:
-    """z_tilde = z_t + dt zdot_t (Vid2Sim eq. 2) and the lagged contact normal forces at z_t."""
+def make_context(ops: Operators, z_t: torch.Tensor, zdot_t: torch.Tensor, p: ReducedParams,
+                 ctrl_idx: torch.Tensor | None = None, ctrl_target: torch.Tensor | None = None) -> StepContext:
+    """z_tilde = z_t + dt zdot_t (Vid2Sim eq. 2), the lagged contact normal forces at z_t and the control
+    targets of this step (``ctrl_idx`` cubature points pulled towards ``ctrl_target``)."""
     with torch.no_grad():
         x0 = ops.X + ops.B @ z_t.detach()
         if p.ground and p.friction > 0:
             lam_n = p.floor_stiffness * ops.mass.detach() * torch.clamp(p.ground_height - x0[:, 2], min=0.0)
         else:
             lam_n = torch.zeros_like(x0[:, 0])
-    return StepContext(z_t + p.dt * zdot_t, x0, lam_n)
+    return StepContext(z_t + p.dt * zdot_t, x0, lam_n, ctrl_idx, ctrl_target)
 
 
 def evaluate(ops: Operators, z: torch.Tensor, ctx: StepContext, p: ReducedParams, order: int = 2):
@@ -108,6 +114,11 @@ def evaluate(ops: Operators, z: torch.Tensor, ctx: StepContext, p: ReducedParams
     if pen is not None:
         e_f, de_f, dde_f = floor_penalty(pen, p.floor_smoothing)
         phi = phi + p.floor_stiffness * (ops.mass * e_f).sum()
+    ctrl = ctx.ctrl_idx is not None and ctx.ctrl_idx.numel() > 0
+    if ctrl:  # quadratic (x is linear in z): kappa_c/2 sum m_c |x_c - y_c|^2
+        kc_m = p.control_stiffness * ops.mass[ctx.ctrl_idx]
+        r_c = x[ctx.ctrl_idx] - ctx.ctrl_target
+        phi = phi + 0.5 * (kc_m * (r_c * r_c).sum(1)).sum()
     fric = p.ground and p.friction > 0 and bool(torch.any(ctx.lam_n > 0))
     if fric:
         eps = p.friction_eps_v * p.dt
@@ -123,6 +134,9 @@ def evaluate(ops: Operators, z: torch.Tensor, ctx: StepContext, p: ReducedParams
     grad = inv_dt2 * Mdz + (ops.vol[:, None] * P).reshape(-1) @ ops.J.reshape(-1, n) - ops.fg
     if pen is not None:
         grad = grad + p.floor_stiffness * ((ops.mass * de_f) @ ops.B[:, 2])
+    if ctrl:
+        Bc = ops.B[ctx.ctrl_idx]  # (A, 3, n)
+        grad = grad + ((kc_m[:, None] * r_c).reshape(-1) @ Bc.reshape(-1, n))
     if fric:
         f1_y = torch.where(small, 2.0 / eps - y / (eps * eps), 1.0 / y)  # f0'(y) / y
         coef = p.friction * ctx.lam_n * f1_y
@@ -136,6 +150,9 @@ def evaluate(ops: Operators, z: torch.Tensor, ctx: StepContext, p: ReducedParams
         if bool(hit.any()):
             Bz = ops.B[hit, 2]
             H = H + Bz.T @ (Bz * (p.floor_stiffness * ops.mass[hit] * dde_f[hit])[:, None])
+    if ctrl:
+        Bf = Bc.reshape(-1, n)
+        H = H + Bf.T @ (Bf * kc_m.repeat_interleave(3)[:, None])
     if fric:  # exact: mu lam (f0'' uu^T/y^2 + f0'/y (I - uu^T/y^2)), PSD for this f0
         f2 = torch.where(small, 2.0 / eps - 2.0 * y / (eps * eps), torch.zeros_like(y))
         uh = u / y[:, None]
