@@ -132,8 +132,8 @@ class SpringMassConfig(_Strict):
     # shell leaves the lowest particle of a 1 m sphere ~10 cm above its surface, so the rendered surface
     # sinks that far into the ground once the particles rest on it; object_hash: ReconPhys §4.1
     # "consistent anchor sampling" (physics.spring_mass.anchors.sample_anchors on the posed canonical
-    # Gaussian centres, seeded by a hash of the object id): every sample of an object gets the same
-    # layout, and a method that uses the same sampler and settings shares the GT's discretization
+    # Gaussian centres, seeded by a hash of the object id): a method that applies the same sampler
+    # with the same settings to the sample's canonical Gaussians reproduces the GT's discretization
     anchor_sampling: Literal["fps", "uniform", "object_hash"] = "fps"
     anchor_fill: Literal["hull", "volume"] = "hull"  # object_hash only: the sampler's interior fill
     anchor_fill_res: int = Field(12, ge=2, le=256)  # object_hash only: the sampler's fill resolution
@@ -249,7 +249,6 @@ class DatasetProfile(_Strict):
     scenario: ScenarioConfig = ScenarioConfig()
     physics: PhysicsConfig = PhysicsConfig()
     render: RenderConfig = RenderConfig()
-
 
 
 def _format_validation(src: str, err: ValidationError) -> UserError:

@@ -76,12 +76,9 @@ class OracleBaseline(Method):
         if gt["physics"]["model"] != "spring_mass":
             same = (query.controls is None or (gt.get("controls") is not None
                                                and np.array_equal(query.controls, gt["controls"][: len(query.controls)])))
-            if not same and gt["physics"]["model"] == "mpm":
-                return self._resimulate_mpm(asset, query)
-            if not same and gt["physics"]["model"] == "reduced":
-                return self._resimulate_reduced(asset, query)
-            if not same:
-                raise ValueError("the oracle re-simulates only spring-mass and MPM GT under new controls")
+            if not same:  # new controls (transfer): every GT model is re-simulated from its stored state
+                return {"mpm": self._resimulate_mpm, "reduced": self._resimulate_reduced}[gt["physics"]["model"]](
+                    asset, query)
             pred = render_prediction(gt["points"][: query.n_frames], asset["canonical"], query, asset["background"])
             pred.params = {"model": gt["physics"]["model"], "params": dict(gt["physics"]["params"])}
             return pred
@@ -142,7 +139,6 @@ class OracleBaseline(Method):
         pred = self._bind_and_render(asset, x0, res.positions, query)
         pred.params = {"model": "mpm", "params": dict(p)}
         return pred
-
 
     @staticmethod
     def _resimulate_reduced(asset: Any, query: Query) -> Prediction:

@@ -6,13 +6,14 @@ size 1.0 (longest AABB side), centred in x, y, resting on z = 0.
 """
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Callable
 
 import numpy as np
 
 from . import shapes_more  # noqa: F401  (registers part-2 families)
+from physics.spring_mass.anchors import object_seed  # stable 64-bit seed from the id (sha256), shared with the anchors
+
 from .mesh import AssetError, AssetMesh, normalize
 from .shapes_basic import SHAPE_FNS
 from .textures import make_texture
@@ -40,11 +41,6 @@ def _make(name: str) -> Callable[[np.random.Generator], AssetMesh]:
 
 
 SHAPES: dict[str, Callable[[np.random.Generator], AssetMesh]] = {n: _make(n) for n in SHAPE_FNS}
-
-
-def object_seed(object_id: str) -> int:
-    """Stable 64-bit seed from the id (sha256; never Python's salted hash())."""
-    return int.from_bytes(hashlib.sha256(object_id.encode("utf-8")).digest()[:8], "little")
 
 
 def parse_object_id(object_id: str) -> tuple[str, int]:

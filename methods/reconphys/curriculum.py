@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -55,6 +55,25 @@ def coordinate_search(loss, u: np.ndarray, coords: tuple[int, ...], n: int) -> n
     return u
 
 
+def memoized_loss(rollout: Callable[[np.ndarray], float]) -> tuple[Callable[[np.ndarray], float], dict]:
+    """(``rollout`` cached on u rounded to 1e-6, the cache): a line search revisits its current point,
+    and a diverged rollout (``SimulationDiverged``) costs +inf instead of stopping the search."""
+    from physics.errors import SimulationDiverged
+
+    cache: dict[tuple, float] = {}
+
+    def loss(u: np.ndarray) -> float:
+        key = tuple(np.round(u, 6))
+        if key not in cache:
+            try:
+                cache[key] = rollout(u)
+            except SimulationDiverged:
+                cache[key] = float("inf")
+        return cache[key]
+
+    return loss, cache
+
+
 def shifted_v0(v0, u_shift: float, axis: np.ndarray, span: float) -> np.ndarray:
     """v0 + s axis with s = (2 u_shift - 1) span (m/s)."""
     return (np.asarray(v0, np.float64) + (2.0 * float(u_shift) - 1.0) * float(span) * axis).astype(np.float32)
@@ -76,26 +95,19 @@ def invert_video(method, item: dict[str, Any]) -> dict[str, Any]:
     depth axis with ``v0_refine: depth``) and the number of rollouts."""
     from methods.reconphys.motion import depth_axis
     from methods.reconphys.scene import forward_loss
-    from physics.errors import SimulationDiverged
 
     cfg = method.cfg
     t0 = time.perf_counter()
-    cache: dict[tuple, float] = {}
     v0 = np.asarray(item["motion"]["v0"], np.float64)
     axis, span = depth_axis(item["camera"]), float(cfg["v0_span"])
 
-    def loss(u: np.ndarray) -> float:
-        key = tuple(np.round(u, 6))
-        if key not in cache:
-            phys = {k: float(v) for k, v in physics_from_u(u[:5], cfg, None).items() if k != "v0"}
-            phys["v0"] = shifted_v0(v0, u[SHIFT_INDEX], axis, span)
-            try:
-                cache[key] = forward_loss(item["scene"], phys, cfg, item["camera"], item["obs"].background,
-                                          item["target"], item["obs"].fps, item["obs"].controls)
-            except SimulationDiverged:
-                cache[key] = float("inf")
-        return cache[key]
+    def rollout(u: np.ndarray) -> float:
+        phys = {k: float(v) for k, v in physics_from_u(u[:5], cfg, None).items() if k != "v0"}
+        phys["v0"] = shifted_v0(v0, u[SHIFT_INDEX], axis, span)
+        return forward_loss(item["scene"], phys, cfg, item["camera"], item["obs"].background, item["target"],
+                            item["obs"].fps, item["obs"].controls)
 
+    loss, cache = memoized_loss(rollout)
     u = np.full(6, 0.5)
     u[MASS_INDEX] = MASS_U
     refine = cfg["v0_refine"] == "depth" and item["obs"].controls is None

@@ -5,8 +5,8 @@ video the physical predictor (§3.3) outputs global mass, stiffness, damping, fr
 the initial velocity comes from a closed-form ballistic fit of the pre-contact silhouettes
 (``motion.ballistic_v0``; a bench addition: our drops start with a random v0), optionally refined along the
 camera's ground-plane viewing direction by a line search of eq. 11 (``v0_refine: depth``, the component a
-monocular silhouette fit barely sees); the differentiable loop (§3.4) simulates hash-seeded anchors, IDW-binds the canonical Gaussians
-and renders them; the photometric loss (eq. 11) on the observed frames of the monocular view is
+monocular silhouette fit barely sees); the differentiable loop (§3.4) simulates hash-seeded anchors,
+IDW-binds the canonical Gaussians and renders them; the photometric loss (eq. 11) on the observed frames of the monocular view is
 minimised with self-forcing and truncated backprop (§3.5), optionally after a self-supervised warm start
 (``curriculum.py``: per-video inversion targets of the same loss, regressed first). Inference (`bench run`): one forward pass
 + one simulation per sample, from the checkpoint found by ``resolve_run_config``. Interaction samples:
@@ -217,26 +217,15 @@ class ReconPhys(Method):
     def refine_v0(self, scene, phys: dict[str, Any], obs: Observation) -> np.ndarray:
         """``v0_refine: depth`` at inference: the predicted physics fixed, a two-level line search of eq. 11
         on the observed monocular frames over v0's shift along ``motion.depth_axis`` (forward only)."""
-        from methods.reconphys.curriculum import coordinate_search, shifted_v0
+        from methods.reconphys.curriculum import coordinate_search, memoized_loss, shifted_v0
         from methods.reconphys.motion import depth_axis
         from methods.reconphys.scene import forward_loss
-        from physics.errors import SimulationDiverged
 
         target = mono_target(obs)
         axis, span, v0 = depth_axis(obs.cameras[0]), float(self.cfg["v0_span"]), np.asarray(phys["v0"])
-
-        cache: dict[float, float] = {}
-
-        def loss(u: np.ndarray) -> float:
-            key = round(float(u[0]), 6)
-            if key not in cache:
-                try:
-                    cache[key] = forward_loss(scene, {**phys, "v0": shifted_v0(v0, key, axis, span)}, self.cfg,
-                                              obs.cameras[0], obs.background, target, obs.fps)
-                except SimulationDiverged:
-                    cache[key] = float("inf")
-            return cache[key]
-
+        loss, _ = memoized_loss(lambda u: forward_loss(
+            scene, {**phys, "v0": shifted_v0(v0, round(float(u[0]), 6), axis, span)}, self.cfg, obs.cameras[0],
+            obs.background, target, obs.fps))
         u = coordinate_search(loss, np.full(1, 0.5), (0,), int(self.cfg["invert_grid"]))
         return shifted_v0(v0, u[0], axis, span)
 

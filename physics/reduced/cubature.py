@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from physics import point_sampling
+
 
 def farthest_point_sampling(points: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
     """Indices (n,) int64 of a greedy farthest-point subset; the first index is drawn from ``seed``."""
@@ -15,13 +17,7 @@ def farthest_point_sampling(points: np.ndarray, n: int, seed: int = 0) -> np.nda
     n = int(min(n, p.shape[0]))
     if n <= 0:
         return np.zeros(0, np.int64)
-    idx = np.empty(n, np.int64)
-    idx[0] = np.random.default_rng(seed).integers(p.shape[0])
-    d2 = np.sum((p - p[idx[0]]) ** 2, axis=1)
-    for k in range(1, n):
-        idx[k] = int(np.argmax(d2))
-        d2 = np.minimum(d2, np.sum((p - p[idx[k]]) ** 2, axis=1))
-    return idx
+    return point_sampling.farthest_point_sampling(p, n, int(np.random.default_rng(seed).integers(p.shape[0])))
 
 
 def cubature_points(points: np.ndarray, n: int, total_volume: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Consistent anchor sampling (ReconPhys §4.1): anchors of a spring-mass body drawn from the object's
-canonical Gaussian centres with a seed hashed from the object id (the same hash as
-``datagen.assets.procedural.object_seed``). The GT's ``object_hash`` anchor sampling and ReconPhys both
-call it, so a method given the sample's canonical Gaussians and the GT's settings gets the GT's anchors.
+canonical Gaussian centres with a seed hashed from the object id (``object_seed``, also the seed of the
+procedural assets in ``datagen.assets.procedural``). The GT's ``object_hash`` anchor sampling and
+ReconPhys both call it, so a method given the sample's canonical Gaussians and the GT's settings gets
+the GT's anchors.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 
 
 def object_seed(object_id: str) -> int:
-    """Anchor-sampling seed from a hash of the object id (§4.1 'consistent anchor sampling')."""
+    """Stable 64-bit seed from the object id (sha256; never Python's salted hash()): the anchor-sampling
+    seed of §4.1 'consistent anchor sampling' and the procedural assets' seed."""
     return int.from_bytes(hashlib.sha256(object_id.encode()).digest()[:8], "little")
 
 
@@ -52,6 +54,9 @@ def sample_anchors(means: np.ndarray, n_anchors: int, seed: int, fill_res: int =
             cand = p
     else:
         raise ValueError(f"anchor fill: unknown mode {fill!r} (hull | volume)")
+    # its own farthest-point loop on Euclidean distances: physics.point_sampling's squared distances pick
+    # differently at the hull grid's near-ties (3 of 10 quick_consistent shapes at 120 anchors), which would move every
+    # existing ReconPhys / Vid2Sim anchor set
     n = min(int(n_anchors), len(cand))
     sel = [int(rng.integers(len(cand)))]
     d = np.linalg.norm(cand - cand[sel[0]], axis=1)
