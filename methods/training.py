@@ -274,10 +274,25 @@ def resolve_checkpoint(config: dict[str, Any], method: str, label: str, data_roo
     return {**config, "checkpoint": str(path.resolve()), "checkpoint_step": int(meta["step"])}
 
 
-def load_trained_model(build: Callable[[], Any], checkpoint: str | None, method: str, label: str):
-    """``build()`` with the latest weights of ``checkpoint``, in eval mode (or the ``missing_checkpoint`` error)."""
+def check_trained_with(ckpt_dir: Path, cfg: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """Refuse a checkpoint trained with other values of ``keys``: settings that change what its outputs
+    mean (the ranges they are squashed into), which would otherwise be decoded silently wrong."""
+    meta = latest_checkpoint(Path(ckpt_dir)) or {}
+    trained = meta.get("config") or {}
+    for k in keys:
+        if k in trained and json.loads(json.dumps(trained[k])) != json.loads(json.dumps(cfg[k])):
+            raise UserError("--method-config", f"checkpoint '{ckpt_dir}' was trained with {k} = {trained[k]}, "
+                            f"the run config has {cfg[k]}", "run with the training config's value or train a new checkpoint")
+
+
+def load_trained_model(build: Callable[[], Any], checkpoint: str | None, method: str, label: str,
+                       cfg: dict[str, Any] | None = None, same: tuple[str, ...] = ()):
+    """``build()`` with the latest weights of ``checkpoint``, in eval mode (or the ``missing_checkpoint``
+    error); ``same``: config keys that must equal the checkpoint's training config (``check_trained_with``)."""
     if not checkpoint or latest_checkpoint(Path(checkpoint)) is None:
         raise missing_checkpoint(method, label, Path(checkpoint or f"runs/checkpoints/{method}/<dataset>"), "DATA")
+    if same:
+        check_trained_with(Path(checkpoint), cfg or {}, same)
     model = build()
     load_checkpoint(Path(checkpoint), model)
     return model.eval()

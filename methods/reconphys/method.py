@@ -9,7 +9,8 @@ monocular silhouette fit barely sees); the differentiable loop (§3.4) simulates
 IDW-binds the canonical Gaussians and renders them; the photometric loss (eq. 11) on the observed frames of the monocular view is
 minimised with self-forcing and truncated backprop (§3.5), optionally after a self-supervised warm start
 (``curriculum.py``: per-video inversion targets of the same loss, regressed first). Inference (`bench run`): one forward pass
-+ one simulation per sample, from the checkpoint found by ``resolve_run_config``. Interaction samples:
++ one simulation per sample, from the checkpoint found by ``resolve_run_config`` (``physics_refine``, a bench
+addition, adds a local line search of eq. 11 around the predicted parameters: no longer feed-forward). Interaction samples:
 the control trajectory (observed part in training, ``Query.controls`` at inference) drives the anchors
 through control springs (``physics.spring_mass.controls``); the physics stays feed-forward.
 """
@@ -44,6 +45,10 @@ DEFAULTS: dict[str, Any] = {
     # of eq. 11 over the observed frames (stage A: jointly with the physics; inference: with the predicted
     # physics, 2 x invert_grid-ish rollouts), within +-v0_span m/s of the ballistic estimate
     "v0_refine": "none", "v0_span": 0.6,
+    # bench addition: at inference, a local line search of eq. 11 on the observed frames around the
+    # predicted value of these parameters (+- refine_span in the decoder's normalised units, refine_grid
+    # points, then 5 across the best cell; forward only), after the v0 refinement. [] = feed-forward only
+    "physics_refine": [], "refine_span": 0.2, "refine_grid": 5,
     # physical predictor (§3.3)
     "dim": 96, "n_blocks": 2, "n_heads": 4, "enc_width": 16, "enc_size": 48,
     # training (§3.5): Adam on eq. 11 with self forcing, TBPTT window in frames
@@ -52,6 +57,9 @@ DEFAULTS: dict[str, Any] = {
     # bench addition (curriculum.py): per-video inversion targets (stage A), then `distill_steps` of
     # regression onto them (stage B) before the `steps` of end-to-end training; "none": the paper's loop only
     "curriculum": "none", "invert_grid": 9, "invert_workers": 1, "distill_steps": 0, "distill_batch": 8,
+    # stage-A search order (restitution is left at its range centre: +-0.1 of it changes eq. 11 by < 1e-4,
+    # benchmarks/identifiability.py), and the eq. 11 drop a coordinate must gain to move (0: any drop)
+    "invert_order": ["friction", "log10_stiffness", "log10_damping"], "invert_tol": 0.0,
 }
 _OTHER_KEYS = {"timeout_s", "description", "name"}
 
@@ -110,6 +118,8 @@ class ReconPhys(Method):
                 "in the datasets), silhouette-moment inputs next to the CNN features, and v0 from a closed-form "
                 "ballistic fit of the pre-contact silhouettes instead of a regressed v0 (random v0 in the datasets), "
                 "optionally refined along the viewing direction by a line search of eq. 11 (v0_refine: depth); "
+                "optional local line search of eq. 11 around the predicted stiffness/friction at inference "
+                "(physics_refine; not feed-forward any more, reported as such); "
                 "optional self-supervised curriculum (config curriculum: invert): per-video line-search inversion "
                 "targets of eq. 11, regressed before the end-to-end training")
     inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True, controls=True)
@@ -119,6 +129,8 @@ class ReconPhys(Method):
         super().__init__(config)
         self.cfg = resolve_config(self.config)
         self._model = None
+        if self.cfg["physics_refine"]:  # not feed-forward: the board shows it as its own row
+            self.label = f"ReconPhys + eq. 11 refinement ({', '.join(self.cfg['physics_refine'])})"
 
     # ------------------------------------------------------------------ checkpoint resolution
     @classmethod
@@ -142,12 +154,13 @@ class ReconPhys(Method):
 
     def load_model(self):
         """The predictor with the latest weights of ``checkpoint`` (cached)."""
-        from methods.training import latest_checkpoint, load_checkpoint
+        from methods.training import check_trained_with, latest_checkpoint, load_checkpoint
 
         if self._model is None:
             path = self.cfg.get("checkpoint")
             if not path or latest_checkpoint(Path(path)) is None:
                 raise _missing_checkpoint(Path(path or "runs/checkpoints/reconphys/<dataset>"), "DATA")
+            check_trained_with(Path(path), self.cfg, ("bounds",))  # the decoder's output ranges
             model = self.build_model()
             load_checkpoint(Path(path), model)
             self._model = model.eval()
@@ -212,12 +225,17 @@ class ReconPhys(Method):
         if self.cfg["v0_refine"] == "depth" and obs.controls is None:
             phys["v0"] = self.refine_v0(scene, phys, obs).tolist()
             timing["v0_refine_s"] = time.perf_counter() - t3
+        if self.cfg["physics_refine"]:
+            t4 = time.perf_counter()
+            phys = self.refine_physics(scene, phys, obs)
+            timing["physics_refine_s"] = time.perf_counter() - t4
         return {"physics": phys, "scene": scene, "background": tuple(obs.background), "timing": timing}
 
     def refine_v0(self, scene, phys: dict[str, Any], obs: Observation) -> np.ndarray:
         """``v0_refine: depth`` at inference: the predicted physics fixed, a two-level line search of eq. 11
         on the observed monocular frames over v0's shift along ``motion.depth_axis`` (forward only)."""
-        from methods.reconphys.curriculum import coordinate_search, memoized_loss, shifted_v0
+        from methods.line_search import coordinate_search, memoized_loss
+        from methods.reconphys.curriculum import shifted_v0
         from methods.reconphys.motion import depth_axis
         from methods.reconphys.scene import forward_loss
 
@@ -228,6 +246,32 @@ class ReconPhys(Method):
             obs.background, target, obs.fps))
         u = coordinate_search(loss, np.full(1, 0.5), (0,), int(self.cfg["invert_grid"]))
         return shifted_v0(v0, u[0], axis, span)
+
+    def refine_physics(self, scene, phys: dict[str, Any], obs: Observation) -> dict[str, Any]:
+        """``physics_refine`` at inference: a local coordinate line search of eq. 11 on the observed
+        monocular frames over the named parameters, in the decoder's normalised units, within
+        +- ``refine_span`` of the prediction (v0 and the other parameters fixed; forward only)."""
+        from methods.line_search import coordinate_search, memoized_loss
+        from methods.reconphys.curriculum import MASS_INDEX, physics_from_u, search_order
+        from methods.reconphys.network import PARAM_NAMES
+        from methods.reconphys.scene import forward_loss
+
+        bounds = self.cfg["bounds"]
+        value = {"log10_stiffness": np.log10(phys["stiffness"]), "log10_damping": np.log10(phys["damping"]),
+                 "log10_mass": np.log10(phys["mass"]), "friction": phys["friction"], "restitution": phys["restitution"]}
+        u0 = np.array([(value[n] - bounds[n][0]) / (bounds[n][1] - bounds[n][0]) for n in PARAM_NAMES])
+        u0 = np.round(np.clip(u0, 0.0, 1.0), 6)
+        target = mono_target(obs)
+
+        def as_phys(u: np.ndarray) -> dict[str, Any]:
+            return {**{k: float(v) for k, v in physics_from_u(u, self.cfg, None).items() if k != "v0"}, "v0": phys["v0"]}
+
+        loss, _ = memoized_loss(lambda u: forward_loss(scene, as_phys(u), self.cfg, obs.cameras[0], obs.background,
+                                                       target, obs.fps, obs.controls))
+        coords = search_order(self.cfg["physics_refine"])
+        assert MASS_INDEX not in coords
+        u = coordinate_search(loss, u0, coords, int(self.cfg["refine_grid"]), span=float(self.cfg["refine_span"]))
+        return as_phys(u)
 
     def predict(self, asset: dict[str, Any], query: Query) -> Prediction:
         from methods.baselines import render_prediction

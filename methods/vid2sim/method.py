@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     # geometry + reduced simulator (§3, §5.2: 10 handles, 500 cubature points in the paper)
     "n_volume": 400, "volume_sampling": "fps", "fill_res": 12, "n_cubature": 60, "n_handles": 4, "lbs_width": 64, "lbs_depth": 3,
     "lbs_seed": 0, "density": 100.0, "friction": 0.25, "substeps": 2, "floor_stiffness": 1e5, "newton_fallback_tol": 1e-5,
-    "bounds": {"log10_E": [4.0, 6.0], "nu": [0.2, 0.45]}, "v0_max": 1.0,
+    "bounds": {"log10_E": [3.5, 6.0], "nu": [0.2, 0.45]}, "v0_max": 1.0,  # paper: E in [1e4, 1e6]
     # Stage I network (VideoMAE stand-in) and training
     "enc_size": 32, "patch": 8, "tubelet": 2, "dim": 64, "depth": 2, "heads": 4, "max_tubelets": 32,
     "head_width": 64, "steps": 60, "batch": 2, "lr": 1e-3, "grad_clip": 1.0, "save_every": 10,
@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "gs_steps": 10, "lr_gs": 0.01, "lbs_steps": 40, "lr_lbs_pre": 1e-3, "neural_jacobian": False, "jac_width": 64,
     "jac_steps": 600, "lr_jac_pre": 3e-3, "jac_points": 128, "lambda_jacobian": 0.01, "iterations": 30, "window": 4,
     "start_tol": 1e-6, "lr_log10_E": 0.05, "lr_nu": 0.02, "lr_lbs": 1e-5, "lr_jac": 1e-5, "lr_v0": 0.005,
-    "optimize_v0": True, "v0_steps": 20, "v0_frames": 4, "lr_v0_fit": 0.05, "lambda_alpha": 1.0, "deform_covariances": False,
+    "E_scan": 0, "optimize_v0": True, "v0_steps": 20, "v0_frames": 4, "lr_v0_fit": 0.05, "lambda_alpha": 1.0, "deform_covariances": False,
 }
 
 
@@ -78,7 +78,8 @@ class Vid2Sim(Method):
                 "scratch; LGM Gaussians -> the sample's canonical Gaussians (asset/gaussians.ply), volume filled in "
                 "their convex hull; their simulator -> physics.reduced; bench-scale budgets (4+1 handles, 60 cubature "
                 "points, tens of Stage II iterations vs 10 handles, 500 points, 400 iterations); density and floor "
-                "friction assumed (config); adds a v0 head and v0 refinement (random launch velocity in the datasets)")
+                "friction assumed (config); adds a v0 head and v0 refinement (random launch velocity in the datasets); "
+                "optional forward-only line search of log10 E on the observed frames before Stage II's Adam (E_scan)")
     inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True)
     kind = "method"
 
@@ -110,7 +111,8 @@ class Vid2Sim(Method):
         from methods.training import load_trained_model
 
         if self._model is None:
-            self._model = load_trained_model(self.build_model, self.cfg.get("checkpoint"), self.name, self.label)
+            self._model = load_trained_model(self.build_model, self.cfg.get("checkpoint"), self.name, self.label,
+                                             self.cfg, same=("bounds", "v0_max"))
         return self._model
 
     # ------------------------------------------------------------------ Stage I forward
@@ -140,7 +142,7 @@ class Vid2Sim(Method):
 
         from methods.vid2sim.lbs import make_skinning
         from methods.vid2sim.refine import (Estimate, build_scene, fit_launch_velocity, prepare_lbs, refine_gaussians,
-                                           refine_physics)
+                                           refine_physics, scan_stiffness)
 
         torch.set_num_threads(int(self.cfg["threads"]))
         assert obs.canonical is not None
@@ -156,6 +158,8 @@ class Vid2Sim(Method):
         est.history["v0_fit"] = fit_launch_velocity(scene, est, target, cam, obs.background, obs.fps, self.cfg)
         t2 = time.perf_counter()
         prepare_lbs(scene, est, self.cfg)
+        if int(self.cfg["E_scan"]) > 0:
+            est.history["E_scan"] = scan_stiffness(scene, est, target, cam, obs.background, obs.fps, self.cfg)
         t3 = time.perf_counter()
         refine_physics(scene, est, target, cam, obs.background, obs.fps, self.cfg, self._log if self.cfg["verbose"] else None)
         t4 = time.perf_counter()

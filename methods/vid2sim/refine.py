@@ -4,7 +4,8 @@ Order of §5.2: (1) refine the Gaussians on the first frame (3DGS photometric lo
 the canonical centres are the stand-in for LGM's geometry and one view cannot fix depth), then — a
 bench addition, the datasets' drops have a random launch velocity — fit v0 on the free-flight frames
 (``fit_launch_velocity``); (2) train the full LBS MLP data-free (Simplicits) from the Stage I estimate
-and, when enabled, fit the Neural Jacobian (eq. 5); (3) jointly optimise {theta_lbs, theta_jac, E, nu} (+ v0, a bench addition) with Adam on the rendering
+and, when enabled, fit the Neural Jacobian (eq. 5), then, optionally (``E_scan``, a bench addition),
+line-search log10 E on the observed frames (``scan_stiffness``); (3) jointly optimise {theta_lbs, theta_jac, E, nu} (+ v0, a bench addition) with Adam on the rendering
 loss of eq. 6 over random windows of ``window`` (Delta s = 4) frames, s drawn from [s', T_obs - 1 - Delta s]
 with s' the first frame whose rendering differs from the video. The rollout of each iteration runs
 from frame 0 with gradients (implicit-Euler adjoint of ``physics.reduced``: one dense solve per step),
@@ -217,6 +218,26 @@ def fit_launch_velocity(scene: Scene, est: Estimate, targets: Tensor, camera, ba
         hist.append(float(loss.detach()))
     est.v0 = v0.detach().numpy().copy()
     return hist
+
+
+def scan_stiffness(scene: Scene, est: Estimate, targets: Tensor, camera, background, fps: float,
+                   cfg: dict[str, Any]) -> dict[str, Any]:
+    """Bench addition before the joint optimisation: a forward-only line search of eq. 6 over all observed
+    frames (``observed_loss``, frames 1..T_obs-1) in log10 E within its bounds, ``E_scan`` grid points then
+    5 across the best cell (``methods.line_search``); nu, v0 and the LBS stay at the current estimate.
+    Adam alone moves log10 E by at most lr x iterations (0.05 x 30 = 1.5) along noisy window gradients
+    from the Stage I value, and a Stage I trained from scratch on tens of videos predicts about the mean."""
+    from dataclasses import replace
+
+    from methods.line_search import coordinate_search, memoized_loss
+
+    lo, hi = (float(v) for v in cfg["bounds"]["log10_E"])
+    loss, cache = memoized_loss(lambda u: float(np.mean(observed_loss(
+        scene, replace(est, E=float(10.0 ** (lo + (hi - lo) * u[0]))), targets, camera, background, fps, cfg)[1:])))
+    u0 = np.array([np.clip((np.log10(est.E) - lo) / (hi - lo), 0.0, 1.0)])
+    u = coordinate_search(loss, u0, (0,), int(cfg["E_scan"]))
+    est.E = float(10.0 ** (lo + (hi - lo) * u[0]))
+    return {"log10_E": lo + (hi - lo) * float(u[0]), "loss": loss(u), "start_loss": loss(u0), "rollouts": len(cache)}
 
 
 def _logit(p: float) -> float:

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from bench.cli import main, run
+from bench.errors import UserError
 from methods.reconphys import ReconPhys
 from methods.reconphys.scene import object_seed, sample_anchors
 from methods.training import latest_checkpoint, load_checkpoint
@@ -97,6 +98,10 @@ def test_checkpoint_reloads_to_identical_predictions(tiny_train, tmp_path):
     after = m2.predict_physics(m2.load_model(), obs)
     for k in before:
         assert torch.equal(before[k], after[k]), k
+    # other output ranges would decode the same logits into other physics: refused in one line
+    m3 = ReconPhys({**FAST, "checkpoint": str(ck), "bounds": {"friction": [0.0, 0.5]}})
+    with pytest.raises(UserError, match="trained with bounds"):
+        m3.load_model()
 
 
 def test_resume_continues_from_saved_step(tiny, tiny_train, tmp_path):

@@ -23,6 +23,19 @@ def _plain(phys: dict) -> dict:
     return {k: (v.numpy() if k == "v0" else float(v)) for k, v in phys.items()}
 
 
+def _self_rendered(m: ReconPhys, item: dict, phys: dict, n: int, observe: bool = False) -> torch.Tensor:
+    """(n, H, W, 4) RGBA frames of ``phys`` simulated and rendered by the method itself; with ``observe``
+    they also replace the item's monocular observation (what ``fit``'s refinements read)."""
+    pts = simulate_points(item["scene"], phys, m.cfg, n, item["obs"].fps)
+    with torch.no_grad():
+        frames = torch.stack([_render(torch.as_tensor(p), item["scene"], item["camera"], item["obs"].background)
+                              for p in pts])
+    if observe:
+        view = next(iter(item["obs"].rgb))
+        item["obs"].rgb[view], item["obs"].alpha[view] = frames[..., :3].numpy(), frames[..., 3].numpy()
+    return frames
+
+
 @pytest.fixture(scope="module")
 def tiny_interact(tmp_path_factory):
     from bench.cli import run
@@ -51,16 +64,12 @@ def test_forward_loss_equals_the_training_loss(data, request):
 def test_inversion_recovers_the_physics_of_a_self_rendered_video(tiny_train):
     """A video made by the method's own simulator and renderer from known u: the line searches must find a
     loss far below the start's and put restitution and stiffness within one coarse grid cell."""
-    m = ReconPhys(FAST)
+    m = ReconPhys({**FAST, "invert_order": ["restitution", "friction", "log10_stiffness", "log10_damping"]})
     item = m.load_training_set(tiny_train[:1])[0]
     u_true = np.array([0.3, 0.5, 0.5, 0.9, 0.5])
     item["motion"]["v0"] = torch.tensor([0.3, 0.0, 0.0])  # sideways throw: friction acts after the bounce
     phys = _plain(physics_from_u(u_true, m.cfg, item["motion"]["v0"]))
-    n = 16  # a longer video than the observed part, for a second contact
-    pts = simulate_points(item["scene"], phys, m.cfg, n, item["obs"].fps)
-    with torch.no_grad():
-        item["target"] = torch.stack([_render(torch.as_tensor(p), item["scene"], item["camera"], item["obs"].background)
-                                      for p in pts])
+    item["target"] = _self_rendered(m, item, phys, 16)  # longer than the observed part: a second contact
     rec = invert_video(m, item)
     u = np.asarray(rec["u"])
     start = forward_loss(item["scene"], _plain(physics_from_u(np.full(5, 0.5), m.cfg, item["motion"]["v0"])), m.cfg,
@@ -85,13 +94,8 @@ def test_depth_v0_refinement_recovers_the_unseen_velocity_component(tiny_train):
     phys = {k: float(v) for k, v in physics_from_u(np.array([0.3, 0.5, 0.5, 0.5, 0.5]), m.cfg, None).items()
             if k != "v0"}
     phys["v0"] = v_true
-    pts = simulate_points(item["scene"], phys, m.cfg, item["obs"].n_observed, item["obs"].fps)
-    with torch.no_grad():
-        frames = torch.stack([_render(torch.as_tensor(p), item["scene"], item["camera"], item["obs"].background)
-                              for p in pts])
+    frames = _self_rendered(m, item, phys, item["obs"].n_observed, observe=True)
     obs = item["obs"]
-    view = next(iter(obs.rgb))
-    obs.rgb[view], obs.alpha[view] = frames[..., :3].numpy(), frames[..., 3].numpy()
     got = m.refine_v0(item["scene"], {**phys, "v0": [0.0, 0.0, 0.0]}, obs)
     step = 2 * 0.6 / 9 / 4  # fine grid step (m/s)
     assert abs(float(np.dot(got, axis)) - 0.3) <= step + 1e-6, got
@@ -148,3 +152,45 @@ def test_volume_anchors_leave_a_torus_hole_empty():
             np.testing.assert_array_equal(anc, sample_anchors(pts, 60, object_seed("proc/torus/000"), fill="volume"))
         else:  # the convex-hull fill puts anchors into the hole
             assert rho.min() < 0.1
+
+
+def test_coordinate_search_tolerance_and_local_span():
+    """A separable quadratic with one nearly flat coordinate: with ``tol`` above that coordinate's whole
+    loss range it stays at its start while the well-posed one moves to its minimum; with ``span`` every
+    evaluated point lies within +- span of the start (a local search around a prediction)."""
+    from methods.line_search import coordinate_search
+
+    seen: list[np.ndarray] = []
+
+    def loss(u: np.ndarray) -> float:
+        seen.append(u.copy())
+        return float((u[0] - 0.3) ** 2 + 1e-5 * (u[1] - 0.9) ** 2)
+
+    u = coordinate_search(loss, np.full(2, 0.5), (1, 0), 9, tol=1e-5)
+    assert u[1] == 0.5 and abs(u[0] - 0.3) <= 1 / 9 / 4 + 1e-9, u
+    u = coordinate_search(loss, np.full(2, 0.5), (1, 0), 9)
+    assert u[1] > 0.8, u  # without the tolerance the flat coordinate follows its tiny slope
+    seen.clear()
+    u = coordinate_search(loss, np.full(2, 0.5), (0,), 5, span=0.1)
+    assert min(s[0] for s in seen) >= 0.4 - 0.1 / 4 - 1e-9 and abs(u[0] - 0.4) <= 0.05 / 2 + 1e-9, u
+
+
+def test_physics_refinement_recovers_stiffness_and_friction(tiny_train):
+    """``physics_refine`` at inference: a self-rendered video thrown sideways (friction acts after the
+    bounce) from known physics; starting 0.15 (normalised units) off in stiffness and friction, the local
+    line search lands within one fine step of the truth and leaves the other parameters alone."""
+    m = ReconPhys({**FAST, "physics_refine": ["log10_stiffness", "friction"], "refine_span": 0.2, "refine_grid": 5})
+    item = m.load_training_set(tiny_train[:1])[0]
+    u_true = np.array([0.35, 0.5, 0.2, 0.5, 0.5])
+    v0 = np.array([0.8, 0.0, 0.0], np.float32)
+    phys = {k: float(v) for k, v in physics_from_u(u_true, m.cfg, None).items() if k != "v0"}
+    _self_rendered(m, item, {**phys, "v0": v0}, 16, observe=True)
+    u_start = u_true + np.array([0.15, 0.0, -0.15, 0.0, 0.0])
+    start = {k: float(v) for k, v in physics_from_u(u_start, m.cfg, None).items() if k != "v0"}
+    got = m.refine_physics(item["scene"], {**start, "v0": v0.tolist()}, item["obs"])
+    step = 2 * 0.2 / 4 / 4  # fine grid step (normalised units)
+    lo, hi = m.cfg["bounds"]["log10_stiffness"]
+    assert abs((np.log10(got["stiffness"]) - lo) / (hi - lo) - u_true[0]) <= step + 1e-6, got
+    assert abs(got["friction"] - u_true[2]) <= step + 1e-6, got
+    for k in ("damping", "restitution", "mass"):
+        assert got[k] == pytest.approx(start[k], rel=1e-5)

@@ -105,6 +105,23 @@ def test_stage2_lowers_rendering_loss_and_moves_E_toward_gt(synthetic):
     assert est.history["joint"]["diverged"] == 0 and len(est.history["joint"]["loss"]) == cfg["iterations"]
 
 
+def test_stiffness_scan_lands_near_gt_from_the_far_end_of_the_range(synthetic):
+    """``E_scan`` (bench addition): from log10 E = 5.8 (GT 4.3) the forward-only line search of the
+    observed-frame loss lands within two fine grid steps of the GT and lowers the loss; nu and v0 stay."""
+    from methods.vid2sim.refine import scan_stiffness
+
+    syn, cfg = synthetic, {**synthetic["cfg"], "E_scan": 9}
+    est = _stage1_estimate(syn, 10 ** 5.8)
+    prepare_lbs(syn["scene"], est, cfg)
+    rec = scan_stiffness(syn["scene"], est, syn["targets"], syn["cam"], (1, 1, 1), FPS, cfg)
+    lo, hi = cfg["bounds"]["log10_E"]
+    step = (hi - lo) / 9 / 4
+    print(f"E scan: log10 E 5.8 -> {np.log10(est.E):.3f} (GT {np.log10(GT_E):.3f}); loss {rec['start_loss']:.5f} -> "
+          f"{rec['loss']:.5f}; {rec['rollouts']} rollouts")
+    assert abs(np.log10(est.E) - np.log10(GT_E)) <= 2 * step + 1e-9, rec
+    assert rec["loss"] < 0.5 * rec["start_loss"] and est.nu == 0.35 and np.array_equal(est.v0, syn["v0"])
+
+
 def test_launch_velocity_fit_on_free_flight_frames(synthetic):
     from methods.vid2sim.refine import fit_launch_velocity
 
