@@ -50,3 +50,19 @@ def test_unknown_profile_name():
     with pytest.raises(UserError) as e:
         load_profile("nope")
     assert "--profile" in str(e.value) and "tiny" in str(e.value)
+
+
+def test_every_shipped_method_config_is_accepted_by_its_method():
+    """configs/methods/<method>[_variant].yaml: each resolves without unknown keys or bad values."""
+    import pathlib
+
+    import yaml
+
+    from methods.registry import available_methods, make_method
+
+    names = sorted(available_methods(), key=len, reverse=True)
+    files = sorted((pathlib.Path(__file__).resolve().parents[2] / "configs" / "methods").glob("*.yaml"))
+    assert len(files) >= 7
+    for f in files:
+        name = next(n for n in names if f.stem == n or f.stem.startswith(n + "_"))
+        make_method(name, yaml.safe_load(f.read_text()) or {})
