@@ -31,7 +31,7 @@ DEFAULTS: dict[str, Any] = {
     # geometry + reduced simulator (§3, §5.2: 10 handles, 500 cubature points in the paper)
     "n_volume": 400, "volume_sampling": "fps", "fill_res": 12, "n_cubature": 60, "n_handles": 4, "lbs_width": 64, "lbs_depth": 3,
     "lbs_seed": 0, "density": 100.0, "friction": 0.25, "substeps": 2, "floor_stiffness": 1e5, "newton_fallback_tol": 1e-5,
-    "bounds": {"log10_E": [3.5, 6.0], "nu": [0.2, 0.45]}, "v0_max": 1.0,  # paper: E in [1e4, 1e6]
+    "bounds": {"log10_E": [4.0, 6.0], "nu": [0.2, 0.45]}, "v0_max": 1.0,
     # Stage I network (VideoMAE stand-in) and training
     "enc_size": 32, "patch": 8, "tubelet": 2, "dim": 64, "depth": 2, "heads": 4, "max_tubelets": 32,
     "head_width": 64, "steps": 60, "batch": 2, "lr": 1e-3, "grad_clip": 1.0, "save_every": 10,
