@@ -31,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from methods.line_search import coordinate_search, memoized_loss
+from methods.reconphys.outputs import MASS_INDEX, MASS_U, search_order
 
-MASS_INDEX, MASS_U = 4, 0.5
 INVERSION_JSON = "inversion.json"
 #: settings that change the inversion targets: a cached inversion.json made with others is refused
 INVERSION_KEYS = ("n_anchors", "n_k", "n_b", "p_b", "fill_res", "anchor_fill", "binding_mode", "force_law",
@@ -45,16 +45,6 @@ SHIFT_INDEX = 5  # the extra search coordinate of v0_refine: depth (u = 0.5: no 
 def shifted_v0(v0, u_shift: float, axis: np.ndarray, span: float) -> np.ndarray:
     """v0 + s axis with s = (2 u_shift - 1) span (m/s)."""
     return (np.asarray(v0, np.float64) + (2.0 * float(u_shift) - 1.0) * float(span) * axis).astype(np.float32)
-
-
-def search_order(names) -> tuple[int, ...]:
-    """Parameter names (``network.PARAM_NAMES``, mass excluded) -> their output indices, in search order."""
-    from methods.reconphys.network import PARAM_NAMES
-
-    bad = [n for n in names if n not in PARAM_NAMES[:MASS_INDEX]]
-    if bad:
-        raise ValueError(f"reconphys: unknown search parameters {bad}; use {', '.join(PARAM_NAMES[:MASS_INDEX])}")
-    return tuple(PARAM_NAMES.index(n) for n in names)
 
 
 def physics_from_u(u: np.ndarray, cfg: dict[str, Any], v0) -> dict[str, Any]:

@@ -78,6 +78,10 @@ def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
                          ("v0_refine", ("none", "depth"))):
         if cfg[key] not in allowed:
             raise ValueError(f"reconphys: {key} must be one of {', '.join(allowed)}, not {cfg[key]!r}")
+    from methods.reconphys.outputs import search_order
+
+    search_order(cfg["invert_order"])  # unknown parameter names fail here, not in the middle of a run
+    search_order(cfg["physics_refine"])
     return cfg
 
 
@@ -252,8 +256,8 @@ class ReconPhys(Method):
         monocular frames over the named parameters, in the decoder's normalised units, within
         +- ``refine_span`` of the prediction (v0 and the other parameters fixed; forward only)."""
         from methods.line_search import coordinate_search, memoized_loss
-        from methods.reconphys.curriculum import MASS_INDEX, physics_from_u, search_order
-        from methods.reconphys.network import PARAM_NAMES
+        from methods.reconphys.curriculum import physics_from_u
+        from methods.reconphys.outputs import PARAM_NAMES, search_order
         from methods.reconphys.scene import forward_loss
 
         bounds = self.cfg["bounds"]
@@ -268,9 +272,8 @@ class ReconPhys(Method):
 
         loss, _ = memoized_loss(lambda u: forward_loss(scene, as_phys(u), self.cfg, obs.cameras[0], obs.background,
                                                        target, obs.fps, obs.controls))
-        coords = search_order(self.cfg["physics_refine"])
-        assert MASS_INDEX not in coords
-        u = coordinate_search(loss, u0, coords, int(self.cfg["refine_grid"]), span=float(self.cfg["refine_span"]))
+        u = coordinate_search(loss, u0, search_order(self.cfg["physics_refine"]), int(self.cfg["refine_grid"]),
+                              span=float(self.cfg["refine_span"]))
         return as_phys(u)
 
     def predict(self, asset: dict[str, Any], query: Query) -> Prediction:

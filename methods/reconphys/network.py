@@ -17,9 +17,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-#: decoder output layout (raw logits before squashing)
-PARAM_NAMES = ("log10_stiffness", "log10_damping", "friction", "restitution", "log10_mass")
-N_OUT = len(PARAM_NAMES)
+from methods.reconphys.outputs import N_OUT, PARAM_NAMES
 
 
 class FrameEncoder(nn.Module):

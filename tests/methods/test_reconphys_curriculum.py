@@ -175,6 +175,14 @@ def test_coordinate_search_tolerance_and_local_span():
     assert min(s[0] for s in seen) >= 0.4 - 0.1 / 4 - 1e-9 and abs(u[0] - 0.4) <= 0.05 / 2 + 1e-9, u
 
 
+def test_search_parameter_names_are_checked_with_the_config():
+    """Mass is never searched and unknown names are refused when the config is read, not mid-run."""
+    for bad in ({"physics_refine": ["log10_mass"]}, {"invert_order": ["stiffness"]}):
+        with pytest.raises(ValueError, match="unknown search parameters"):
+            ReconPhys(bad)
+    assert ReconPhys({"physics_refine": ["friction"]}).label.startswith("ReconPhys + eq. 11 refinement")
+
+
 def test_physics_refinement_recovers_stiffness_and_friction(tiny_train):
     """``physics_refine`` at inference: a self-rendered video thrown sideways (friction acts after the
     bounce) from known physics; starting 0.15 (normalised units) off in stiffness and friction, the local
