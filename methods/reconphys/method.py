@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import UserError
 from methods.base import Method, MethodInputs, Observation, Prediction, Query
 
 DEFAULTS: dict[str, Any] = {
@@ -94,12 +93,6 @@ def mono_target(obs: Observation):
                       torch.as_tensor(obs.alpha[view], dtype=torch.float32)[..., None]], dim=-1)
 
 
-def _missing_checkpoint(path: Path, data: str) -> UserError:
-    return UserError("checkpoint", f"no ReconPhys checkpoint in '{path}'",
-                     f"train one with `bench train --method reconphys --data {data} --split train --out {path}` "
-                     "or set `checkpoint:` in configs/methods/reconphys.yaml")
-
-
 class ReconPhys(Method):
     """ReconPhys: a learned physical predictor + differentiable spring-mass/3DGS loop (monocular).
 
@@ -140,13 +133,9 @@ class ReconPhys(Method):
     @classmethod
     def resolve_run_config(cls, config: dict[str, Any], data_root: Path) -> dict[str, Any]:
         """`bench run` hook: resolve ``checkpoint`` (default runs/checkpoints/reconphys/<dataset>) or fail."""
-        from methods.training import default_checkpoint_dir, latest_checkpoint
+        from methods.training import resolve_checkpoint
 
-        path = Path(config.get("checkpoint") or default_checkpoint_dir(cls.name, data_root))
-        meta = latest_checkpoint(path)
-        if meta is None:
-            raise _missing_checkpoint(path, str(data_root))
-        return {**config, "checkpoint": str(path.resolve()), "checkpoint_step": int(meta["step"])}
+        return resolve_checkpoint(config, cls.name, cls.label, data_root)
 
     def build_model(self):
         from methods.reconphys.motion import N_STATS
@@ -157,17 +146,13 @@ class ReconPhys(Method):
                              int(c["enc_size"]), N_STATS if c["silhouette_stats"] else 0)
 
     def load_model(self):
-        """The predictor with the latest weights of ``checkpoint`` (cached)."""
-        from methods.training import check_trained_with, latest_checkpoint, load_checkpoint
+        """The predictor with the latest weights of ``checkpoint`` (cached); a checkpoint trained with other
+        ``bounds`` (the decoder's output ranges) is refused."""
+        from methods.training import load_trained_model
 
         if self._model is None:
-            path = self.cfg.get("checkpoint")
-            if not path or latest_checkpoint(Path(path)) is None:
-                raise _missing_checkpoint(Path(path or "runs/checkpoints/reconphys/<dataset>"), "DATA")
-            check_trained_with(Path(path), self.cfg, ("bounds",))  # the decoder's output ranges
-            model = self.build_model()
-            load_checkpoint(Path(path), model)
-            self._model = model.eval()
+            self._model = load_trained_model(self.build_model, self.cfg.get("checkpoint"), self.name,
+                                             type(self).label, self.cfg, same=("bounds",))
         return self._model
 
     # ------------------------------------------------------------------ forward pass

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from physics.errors import SimulationDiverged
+from physics.mpm.params import control_assignment
 from physics.reduced.kinematics import lbs_operators
 from physics.reduced.material import snh_parameters
 from physics.reduced.params import ReducedParams, ReducedResult
@@ -78,7 +79,12 @@ def simulate_reduced(
         if ctrl.ndim != 3 or ctrl.shape[0] < int(n_frames) or ctrl.shape[2] != 3:
             raise ValueError(f"controls must be (T >= {n_frames}, C, 3), got {tuple(ctrl.shape)}")
         x_start = (ops_d.X + ops_d.B @ z.detach())
-        ctrl_idx, ctrl_of = attach_to_controls(x_start, ctrl[0], float(control_radius or 0.0))
+        radius = float(control_radius or 0.0)  # the MPM GT's position-mode attachment rule:
+        follows = control_assignment(x_start.numpy(), ctrl[0].numpy(), ctrl.shape[1], None, radius)
+        attached = np.nonzero(follows >= 0)[0]
+        if attached.size == 0:
+            raise ValueError(f"no cubature point within control_radius {radius:g} m of a control point")
+        ctrl_idx, ctrl_of = torch.as_tensor(attached), torch.as_tensor(follows[attached].astype(np.int64))
         x_att = x_start[ctrl_idx]
     rest_center = Xc.detach().mean(0)
     eye = torch.eye(3, dtype=dtype)
@@ -117,17 +123,6 @@ def simulate_reduced(
         zds.append(zdot.reshape(H, 12))
     return ReducedResult(torch.stack(xs), torch.stack(Fs), torch.stack(zs), torch.stack(zds),
                          residuals, p.dt, p.substeps)
-
-
-def attach_to_controls(x: torch.Tensor, c0: torch.Tensor, radius: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(indices of the points of ``x`` (N,3) within ``radius`` of any control point c0 (C,3), the nearest
-    control point of each); the MPM GT's position-mode attachment rule (``physics.mpm``)."""
-    d = torch.cdist(x, c0)
-    near = d.min(1)
-    idx = torch.nonzero(near.values <= radius).reshape(-1)
-    if idx.numel() == 0:
-        raise ValueError(f"no cubature point within control_radius {radius:g} m of a control point")
-    return idx, near.indices[idx]
 
 
 def _check(ops, z: torch.Tensor, zdot: torch.Tensor, rest_center: torch.Tensor, p: ReducedParams, step: int) -> None:
