@@ -89,7 +89,8 @@ def reduced_rollout(cfg: ReducedConfig, gt: dict[str, Any], volume_pts: np.ndarr
     frame 0 follow its displacement through the solver's control penalty (``physics.reduced.solver``)."""
     import torch
 
-    from physics.reduced import ReducedParams, cubature_points, simulate_reduced, train_skinning_weights
+    from physics.reduced import (ReducedParams, cubature_points, simulate_reduced, train_skinning_weights,
+                                 translation_velocity)
 
     torch.manual_seed(seed % (2**31))
     model, _hist = train_skinning_weights(volume_pts, n_handles=cfg.n_handles, E=gt["youngs_modulus"], nu=gt["poisson_ratio"],
@@ -98,11 +99,10 @@ def reduced_rollout(cfg: ReducedConfig, gt: dict[str, Any], volume_pts: np.ndarr
     params = ReducedParams(E=gt["youngs_modulus"], nu=gt["poisson_ratio"], density=gt["density"], dt=1.0 / (fps * cfg.substeps),
                            substeps=cfg.substeps, ground=True, ground_height=0.0, friction=gt["friction"],
                            control_stiffness=cfg.control_stiffness)
-    zdot0 = np.zeros((model.n_total, 12))
-    zdot0[0, [3, 7, 11]] = v0  # handle 0 (weight 1 everywhere) carries the rigid translation velocity
+    zdot0 = translation_velocity(model.n_total, np.asarray(v0, np.float64))
     allq = np.concatenate([xc, *queries0]).astype(np.float64)
     with torch.no_grad():
-        res = simulate_reduced(model, xc, vc, allq, params, n_frames, zdot0=torch.as_tensor(zdot0), controls=controls,
+        res = simulate_reduced(model, xc, vc, allq, params, n_frames, zdot0=zdot0, controls=controls,
                                control_radius=None if controls is None else control_cfg.control_radius_m)
     pos = np.asarray(res.positions, np.float32)
     n = xc.shape[0]

@@ -146,7 +146,7 @@ class OracleBaseline(Method):
         canonical Gaussian centres are the simulation's query points (the GT deforms them by LBS)."""
         import torch
 
-        from physics.reduced import ReducedParams, simulate_reduced
+        from physics.reduced import ReducedParams, simulate_reduced, translation_velocity
         from physics.reduced.skinning import SkinningMLP
 
         gt, ph = asset["gt"], asset["gt"]["physics"]
@@ -165,8 +165,7 @@ class OracleBaseline(Method):
         params = ReducedParams(E=float(p["youngs_modulus"]), nu=float(p["poisson_ratio"]), density=float(p["density"]),
                                dt=float(ph["dt"]), substeps=int(ph["substeps"]), ground=True, ground_height=0.0,
                                friction=float(p["friction"]), control_stiffness=float(ctl["stiffness_per_kg"]))
-        zdot0 = torch.zeros(model.n_total, 12, dtype=w0.dtype)
-        zdot0[0, [3, 7, 11]] = torch.as_tensor(gt["scenario"]["initial_velocity"], dtype=w0.dtype)
+        zdot0 = translation_velocity(model.n_total, gt["scenario"]["initial_velocity"], w0.dtype)
         means0 = np.asarray(asset["canonical"]["means"], np.float64)
         with torch.no_grad():
             res = simulate_reduced(model, xc, vc, means0, params, query.n_frames, zdot0=zdot0, controls=query.controls,

@@ -79,11 +79,9 @@ def rollout(model: Any, scene: Scene, params: Any, n_frames: int, E: Any, nu: An
     from dataclasses import replace
 
     from physics.errors import SimulationDiverged
-    from physics.reduced import simulate_reduced
+    from physics.reduced import simulate_reduced, translation_velocity
 
-    v0 = torch.as_tensor(v0, dtype=model.center.dtype)
-    zdot0 = torch.zeros(model.n_total, 12, dtype=v0.dtype)
-    zdot0 = zdot0.index_put((torch.zeros(3, dtype=torch.long), torch.tensor([3, 7, 11])), v0)
+    zdot0 = translation_velocity(model.n_total, v0, model.center.dtype)
     try:
         return simulate_reduced(model, scene.cub_X, scene.cub_V, scene.means0, params, n_frames, zdot0=zdot0, E=E, nu=nu)
     except SimulationDiverged:

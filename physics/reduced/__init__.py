@@ -31,7 +31,7 @@ _LAZY = {
     "energy_density": "material", "first_piola": "material", "snh_parameters": "material",
     "stress_derivative": "material",
     "deform_points": "kinematics", "deformation_gradient": "kinematics", "deform_covariances": "kinematics",
-    "deform_gaussian_frames": "kinematics", "lbs_operators": "kinematics",
+    "deform_gaussian_frames": "kinematics", "lbs_operators": "kinematics", "translation_velocity": "kinematics",
     "simulate_reduced": "simulate", "rollout_positions": "simulate",
 }
 

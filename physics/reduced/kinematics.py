@@ -68,3 +68,12 @@ def deform_covariances(cov: torch.Tensor, F: torch.Tensor) -> torch.Tensor:
 def deform_gaussian_frames(F: torch.Tensor, rotation: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """L' = F R S (..., 3, 3) for Gaussian rotations R (..., 3, 3) and scales S (..., 3)."""
     return F @ rotation * scale[..., None, :]
+
+
+def translation_velocity(n_handles: int, v: "torch.Tensor | object", dtype: torch.dtype = torch.float64) -> torch.Tensor:
+    """zdot (n_handles, 12) of a rigid translation at velocity v (3,): handle 0 (W_0 = 1 everywhere)
+    carries it in its translation column, the DoFs 3, 7, 11 of the row-major [R - I | t]; the other
+    handles rest. Differentiable in v (a tensor that requires grad keeps its graph)."""
+    v = torch.as_tensor(v, dtype=dtype)
+    rows = torch.zeros(3, dtype=torch.long)
+    return torch.zeros(int(n_handles), 12, dtype=dtype).index_put((rows, torch.tensor([3, 7, 11])), v)
