@@ -245,6 +245,7 @@ def fit_physics(anchors: np.ndarray, edges, rest, rank, v0: np.ndarray, binding:
         if cfg[key]:
             lo, hi, n = cfg[key]
             log.append({key: coarse_search(fit, param, np.linspace(float(lo), float(hi), int(n)), loss_fn, n_obs, fps)})
+    good = [t.detach().clone() for t in fit.tensors()]  # the last state whose rollout did not diverge
     for it in range(int(cfg["dyn_iters"])):
         saved = [t.detach().clone() for t in fit.tensors()]
         frames = np.arange(1, n_obs)
@@ -256,13 +257,24 @@ def fit_physics(anchors: np.ndarray, edges, rest, rank, v0: np.ndarray, binding:
             xs, sub = fit.rollout(n_obs, fps)
             loss = loss_fn(xs, frames)
             loss.backward()
+            good = saved  # this iteration's start state rolled out: a safe state to step back to
             fit.opt.step()
             log.append({"it": it, "loss": float(loss.detach()), "substeps": sub, "log10_k": float(fit.g.detach())})
-        except SimulationDiverged as exc:  # step back and halve every learning rate
-            with torch.no_grad():
-                for t, s in zip(fit.tensors(), saved):
-                    t.copy_(s)
+        except SimulationDiverged as exc:  # step back to the last state that rolled out, halve every lr
+            _restore(fit, good)
             for grp in fit.opt.param_groups:
                 grp["lr"] *= 0.5
             log.append({"it": it, "diverged": str(exc)[:120]})
+    try:  # the last Adam step was never rolled out: keep it only if it does not diverge
+        with torch.no_grad():
+            fit.rollout(n_obs, fps)
+    except SimulationDiverged as exc:
+        _restore(fit, good)
+        log.append({"final_step_diverged": str(exc)[:120]})
     return fit.values()
+
+
+def _restore(fit: PhysicsFit, state: list[torch.Tensor]) -> None:
+    with torch.no_grad():
+        for t, s in zip(fit.tensors(), state):
+            t.copy_(s)

@@ -176,3 +176,34 @@ def test_recovers_gt_and_beats_static(tmp_path):
     print({m: (fut[m]["seen"]["psnr"], fut[m]["geometry"]["chamfer"]) for m in runs}, err, v_est, v_gt)
     assert float(fut["spring_gaus"]["seen"]["psnr"]) > float(fut["static"]["seen"]["psnr"]), fut
     assert float(fut["spring_gaus"]["geometry"]["chamfer"]) < float(fut["static"]["geometry"]["chamfer"]), fut
+
+
+def test_fit_steps_back_to_a_state_that_rolled_out(monkeypatch):
+    """A diverging Adam step is undone to the last state whose rollout succeeded, and the final step is
+    kept only if it rolls out: the fitted parameters never lie where the simulator diverges.
+
+    Stand-in physics (monkeypatched): every anchor sits at height g (the global log10 k), rollouts
+    diverge for g > 3.5, and the loss pulls g up towards 10 — so Adam (lr 1) steps straight into the
+    diverging region."""
+    import methods.spring_gaus.dynamics as dyn
+    import physics.binding
+    from physics.errors import SimulationDiverged
+
+    def rollout(self, n_frames, fps):
+        if float(self.g.detach()) > 3.5:
+            raise SimulationDiverged(0, "stand-in divergence", 0)
+        return torch.as_tensor(self.anchors, dtype=torch.float32)[None].repeat(n_frames, 1, 1) * 0 + self.g, 1
+
+    monkeypatch.setattr(dyn.PhysicsFit, "rollout", rollout)
+    monkeypatch.setattr(dyn, "_render_loss", lambda pts, *a, **k: (pts.mean() - 10.0) ** 2)
+    monkeypatch.setattr(dyn, "_appearance", lambda app: app)
+    monkeypatch.setattr(physics.binding, "apply_binding", lambda means0, anchors, x, idx, w, mode: x)
+    cfg = {**DEFAULTS, "coarse_log10_k": None, "coarse_friction": None, "dyn_iters": 6, "frames_per_iter": 8,
+           "init_log10_stiffness": 3.0, "lr_log10_k": 1.0, "refine_v0": False}
+    anchors = np.zeros((4, 3))
+    log: list = []
+    out = dyn.fit_physics(anchors, None, None, np.zeros(0), np.zeros(3), {"means0": anchors, "idx": None, "w": None,
+                                                                            "mode": "lbs"},
+                          {}, [], {}, {}, 20.0, 4, (1, 1, 1), cfg, np.random.default_rng(0), log)
+    assert any("diverged" in r for r in log)  # the test did step into the diverging region
+    assert 3.0 < np.log10(out["stiffness"]).max() <= 3.5 + 1e-6  # moved, but only as far as a stable state
