@@ -17,33 +17,31 @@ object's own shape.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 
+from bench.dataset_format import SampleDir, select_samples
 
-def silhouette_features(sample_dir: Path, view: str, n_obs: int) -> np.ndarray:
-    """Per-frame alpha area, box height / width (relative to frame 0) and centroid row shift."""
-    import imageio.v3 as iio
 
+def silhouette_features(sample: SampleDir, view: str) -> np.ndarray:
+    """Per observed frame: alpha area, box height / width (relative to frame 0) and centroid row shift."""
     rows = []
-    for t in range(n_obs):
-        img = np.asarray(iio.imread(sample_dir / "rgb" / view / f"{t:04d}.png"), np.float64)
-        alpha = img[..., 3] / 255.0
+    for t in range(sample.n_observed):
+        alpha = sample.frame(view, t)[1]
         ys, xs = np.nonzero(alpha > 0.5)
         if ys.size == 0:
             rows.append([0.0, 1.0, 1.0, np.nan])
             continue
         rows.append([alpha.sum(), ys.max() - ys.min() + 1, xs.max() - xs.min() + 1, ys.mean()])
-    f = np.asarray(rows)
+    f = np.asarray(rows, np.float64)
     f[:, 3] = np.nan_to_num(f[:, 3], nan=f[0, 3])
     return np.concatenate([f[:, 0] / f[0, 0], f[:, 1] / f[0, 1], f[:, 2] / f[0, 2], (f[:, 3] - f[0, 3]) / f[0, 1]])
 
 
-def gt_extent_features(sample_dir: Path, n_obs: int) -> np.ndarray:
-    """Per-frame GT particle extents (relative to frame 0) and the lowest particle height."""
-    p = np.load(sample_dir / "gt" / "particles.npy")[:n_obs].astype(np.float64)
+def gt_extent_features(sample: SampleDir) -> np.ndarray:
+    """Per observed frame: GT particle extents (relative to frame 0) and the lowest particle height."""
+    p = sample.particles()[:sample.n_observed].astype(np.float64)
     ext = p.max(1) - p.min(1)
     return np.concatenate([(ext / ext[0]).ravel(), p[:, :, 2].min(1)])
 
@@ -64,20 +62,16 @@ def main() -> None:
     ap.add_argument("--lambdas", type=float, nargs="+", default=[0.1, 1.0, 10.0, 100.0])
     a = ap.parse_args()
 
-    rows = [json.loads(line) for line in (a.data / "manifest.jsonl").read_text().splitlines() if line.strip()]
     feats: dict[str, list] = {"silhouette": [], "GT 3D": []}
     y, split = [], []
-    for r in rows:
-        if r["status"] != "ok" or r["split"] not in ("train", "test"):
+    for r in select_samples(a.data, "train") + select_samples(a.data, "test"):
+        sample = SampleDir(a.data / r["sample_id"])
+        params = sample.meta["physics"]["params"]
+        if a.param not in params:
             continue
-        d = a.data / r["sample_id"]
-        meta = json.loads((d / "sample.json").read_text())
-        if a.param not in meta["physics"]["params"]:
-            continue
-        n_obs = int(meta["time"]["n_observed"])
-        feats["silhouette"].append(silhouette_features(d, meta["render"]["monocular_view"], n_obs))
-        feats["GT 3D"].append(gt_extent_features(d, n_obs))
-        y.append(float(meta["physics"]["params"][a.param]))
+        feats["silhouette"].append(silhouette_features(sample, sample.meta["render"]["monocular_view"]))
+        feats["GT 3D"].append(gt_extent_features(sample))
+        y.append(float(params[a.param]))
         split.append(r["split"])
     y_arr, s = np.asarray(y), np.asarray(split)
     train, test = s == "train", s == "test"

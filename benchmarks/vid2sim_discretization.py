@@ -62,11 +62,11 @@ def main() -> None:
     import torch
     import yaml
 
+    from bench.dataset_format import select_samples
     from methods.vid2sim.method import Vid2Sim
 
     torch.set_num_threads(1)
-    rows = [json.loads(line) for line in (a.data / "manifest.jsonl").read_text().splitlines() if line.strip()]
-    sids = [r["sample_id"] for r in rows if r["status"] == "ok" and (a.split == "all" or r["split"] == a.split)][::a.every]
+    sids = [r["sample_id"] for r in select_samples(a.data, a.split)][::a.every]
     extra = yaml.safe_load(a.config.read_text()) if a.config else {}
     out: dict[str, list] = {}
     for mode in a.modes:
