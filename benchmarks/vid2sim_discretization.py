@@ -28,17 +28,14 @@ def profile_sample(method, sample_dir: Path, offsets=OFFSETS) -> dict:
     """Eq. 6 observed loss of Vid2Sim's model at GT nu, v0 and log10 E = GT + offset, per offset."""
     from bench.io import read_json
     from methods.observation import build_observation
-    from methods.vid2sim.lbs import make_skinning
-    from methods.vid2sim.refine import Estimate, build_scene, observed_loss, prepare_lbs
+    from methods.vid2sim.refine import observed_loss, prepare_lbs
 
     meta = read_json(sample_dir / "sample.json")
     p = meta["physics"]["params"]
     obs = build_observation(sample_dir, method.inputs)
-    s1 = method.predict_stage1(method.load_model(), obs)
-    scene = build_scene(obs.canonical, obs.object_id, obs.world, method.cfg)
-    est = Estimate(E=float(p["youngs_modulus"]), nu=float(p["poisson_ratio"]),
-                   v0=np.asarray(meta["scenario"]["initial_velocity"], np.float64),
-                   lbs=make_skinning(method.cfg, scene.center, scene.scale, s1["lbs_last"]))
+    scene, s1_est, _ = method.initial_estimate(obs)  # Stage II's scene and Stage I's LBS head, as in fit
+    est = replace(s1_est, E=float(p["youngs_modulus"]), nu=float(p["poisson_ratio"]),
+                  v0=np.asarray(meta["scenario"]["initial_velocity"], np.float64))
     prepare_lbs(scene, est, method.cfg)
     target, cam = method._target(obs), obs.cameras[0]
     losses = [float(np.mean(observed_loss(scene, replace(est, E=est.E * 10.0 ** o), target, cam, obs.background,

@@ -136,22 +136,32 @@ class Vid2Sim(Method):
         return torch.cat([torch.as_tensor(obs.rgb[view], dtype=torch.float32),
                           torch.as_tensor(obs.alpha[view], dtype=torch.float32)[..., None]], dim=-1)
 
+    def initial_estimate(self, obs: Observation) -> tuple[Any, Any, float]:
+        """Stage I forward pass -> Stage II's scene (volume samples, cubature, Gaussians) and its starting
+        ``refine.Estimate`` (E, nu, v0 and the LBS MLP whose last layer the hypernetwork predicted, §4.1),
+        plus the forward pass's seconds. Shared by ``fit`` and benchmarks/vid2sim_discretization.py."""
+        from methods.vid2sim.lbs import make_skinning
+        from methods.vid2sim.refine import Estimate, build_scene
+
+        assert obs.canonical is not None
+        t0 = time.perf_counter()
+        s1 = self.predict_stage1(self.load_model(), obs)
+        stage1_s = time.perf_counter() - t0
+        scene = build_scene(obs.canonical, obs.object_id, obs.world, self.cfg)
+        est = Estimate(E=float(s1["E"]), nu=float(s1["nu"]), v0=s1["v0"].numpy().astype(np.float64),
+                       lbs=make_skinning(self.cfg, scene.center, scene.scale, s1["lbs_last"]))
+        return scene, est, stage1_s
+
     def fit(self, obs: Observation) -> dict[str, Any]:
         """Stage I forward pass, then Stage II refinement on the observed frames (§4.2)."""
         import torch
 
-        from methods.vid2sim.lbs import make_skinning
-        from methods.vid2sim.refine import (Estimate, build_scene, fit_launch_velocity, prepare_lbs, refine_gaussians,
-                                           refine_physics, scan_stiffness)
+        from methods.vid2sim.refine import fit_launch_velocity, prepare_lbs, refine_gaussians, refine_physics, scan_stiffness
 
         torch.set_num_threads(int(self.cfg["threads"]))
-        assert obs.canonical is not None
         t0 = time.perf_counter()
-        s1 = self.predict_stage1(self.load_model(), obs)
-        t1 = time.perf_counter()
-        scene = build_scene(obs.canonical, obs.object_id, obs.world, self.cfg)
-        est = Estimate(E=float(s1["E"]), nu=float(s1["nu"]), v0=s1["v0"].numpy().astype(np.float64),
-                       lbs=make_skinning(self.cfg, scene.center, scene.scale, s1["lbs_last"]))
+        scene, est, stage1_s = self.initial_estimate(obs)
+        t1 = t0 + stage1_s
         stage1 = {"E": est.E, "nu": est.nu, "v0": est.v0.tolist()}
         target, cam = self._target(obs), obs.cameras[0]
         gs = refine_gaussians(scene, target[0], cam, obs.background, self.cfg)
