@@ -6,7 +6,10 @@ two feature sets of the observed frames of each sample:
 * ``silhouette``: per observed frame of the monocular view, the alpha area, bounding-box height and
   width (each relative to frame 0) and the centroid's vertical shift (in frame-0 box heights);
 * ``GT 3D``: per observed frame, the x/y/z extents of the GT particles (relative to frame 0) and the
-  lowest particle height — what a perfect 3D tracker would see.
+  lowest particle height — what a perfect 3D tracker would see;
+* ``GT deform``: the log of the largest and of the mean non-rigid residual of the GT particles over the
+  observed frames (RMS distance after the best rigid alignment to frame 0, relative to the object's
+  radius) — the deformation itself, with motion and rotation removed.
 
 If neither beats predicting the training mean, a feed-forward predictor trained on this many videos
 has no easy cue to learn from; a per-scene method can still recover the parameter by simulating the
@@ -46,6 +49,26 @@ def gt_extent_features(sample: SampleDir) -> np.ndarray:
     return np.concatenate([(ext / ext[0]).ravel(), p[:, :, 2].min(1)])
 
 
+def nonrigid_residuals(points: np.ndarray) -> np.ndarray:
+    """(T,N,3) -> per frame, the RMS distance left after the best rigid (Kabsch) alignment of frame 0 onto
+    frame t, relative to frame 0's RMS radius: the deformation with the object's motion and rotation removed."""
+    x0 = points[0] - points[0].mean(0)
+    out = []
+    for x in points:
+        xc = x - x.mean(0)
+        u, _, vt = np.linalg.svd(xc.T @ x0)
+        d = np.sign(np.linalg.det(u @ vt))
+        rot = u @ np.diag([1.0, 1.0, d]) @ vt  # proper rotation taking x0 towards xc
+        out.append(np.sqrt(((x0 @ rot.T - xc) ** 2).sum(1).mean()))
+    return np.asarray(out) / np.sqrt((x0 ** 2).sum(1).mean())
+
+
+def gt_deformation_features(sample: SampleDir) -> np.ndarray:
+    """log of the largest and of the mean non-rigid residual over the observed frames (GT particles)."""
+    r = nonrigid_residuals(sample.particles()[:sample.n_observed].astype(np.float64))[1:]
+    return np.log(np.array([r.max(), r.mean()]) + 1e-9)
+
+
 def ridge_predict(x: np.ndarray, y: np.ndarray, train: np.ndarray, lam: float) -> np.ndarray:
     """Ridge on standardised features (unpenalised intercept), fitted on the ``train`` rows."""
     mu, sd = x[train].mean(0), x[train].std(0) + 1e-9
@@ -62,7 +85,7 @@ def main() -> None:
     ap.add_argument("--lambdas", type=float, nargs="+", default=[0.1, 1.0, 10.0, 100.0])
     a = ap.parse_args()
 
-    feats: dict[str, list] = {"silhouette": [], "GT 3D": []}
+    feats: dict[str, list] = {"silhouette": [], "GT 3D": [], "GT deform": []}
     y, split = [], []
     for r in select_samples(a.data, "train") + select_samples(a.data, "test"):
         sample = SampleDir(a.data / r["sample_id"])
@@ -71,6 +94,7 @@ def main() -> None:
             continue
         feats["silhouette"].append(silhouette_features(sample, sample.meta["render"]["monocular_view"]))
         feats["GT 3D"].append(gt_extent_features(sample))
+        feats["GT deform"].append(gt_deformation_features(sample))
         y.append(float(params[a.param]))
         split.append(r["split"])
     y_arr, s = np.asarray(y), np.asarray(split)

@@ -56,6 +56,8 @@ DEFAULTS: dict[str, Any] = {
     # bench addition (curriculum.py): per-video inversion targets (stage A), then `distill_steps` of
     # regression onto them (stage B) before the `steps` of end-to-end training; "none": the paper's loop only
     "curriculum": "none", "invert_grid": 9, "invert_workers": 1, "distill_steps": 0, "distill_batch": 8,
+    # stage B: mirror / colour augmentation and the learning rate over its steps ("constant" | "cosine")
+    "distill_augment": False, "distill_schedule": "constant",
     # stage-A search order (restitution is left at its range centre: +-0.1 of it changes eq. 11 by < 1e-4,
     # benchmarks/identifiability.py), and the eq. 11 drop a coordinate must gain to move (0: any drop)
     "invert_order": ["friction", "log10_stiffness", "log10_damping"], "invert_tol": 0.0,
@@ -74,7 +76,7 @@ def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
         elif k in DEFAULTS:
             cfg[k] = v
     for key, allowed in (("curriculum", ("none", "invert")), ("anchor_fill", ("hull", "volume")),
-                         ("v0_refine", ("none", "depth"))):
+                         ("v0_refine", ("none", "depth")), ("distill_schedule", ("constant", "cosine"))):
         if cfg[key] not in allowed:
             raise ValueError(f"reconphys: {key} must be one of {', '.join(allowed)}, not {cfg[key]!r}")
     from methods.reconphys.outputs import search_order
@@ -340,10 +342,15 @@ class ReconPhys(Method):
             targets = torch.as_tensor(inversion_targets(self, samples, Path(out_dir), items))
         n_distill = int(cfg["distill_steps"]) if targets is not None else 0
 
+        base_lr = [g["lr"] for g in opt.param_groups]
+
         def step_fn(step: int) -> dict[str, float]:
-            from methods.reconphys.curriculum import distill_loss
+            from methods.reconphys.curriculum import distill_loss, distill_lr_scale
 
             rng = np.random.default_rng([int(cfg["seed"]), step])  # resumable: order depends on step only
+            scale = distill_lr_scale(step, n_distill, cfg["distill_schedule"])
+            for g, lr0 in zip(opt.param_groups, base_lr):
+                g["lr"] = lr0 * scale
             size = int(cfg["distill_batch"] if step < n_distill else cfg["batch"])
             batch = rng.choice(len(items), size=min(size, len(items)), replace=False)
             opt.zero_grad()
@@ -351,7 +358,7 @@ class ReconPhys(Method):
             for i in batch:
                 try:
                     if step < n_distill:  # stage B: regress the inversion targets
-                        loss, log = distill_loss(self, model, items[int(i)], targets[int(i)])
+                        loss, log = distill_loss(self, model, items[int(i)], targets[int(i)], rng)
                     else:
                         loss, log = self.sample_loss(model, items[int(i)])
                 except SimulationDiverged:  # predicted physics blew up: skip this video this step
@@ -364,7 +371,7 @@ class ReconPhys(Method):
                 opt.step()
             mean = lambda k: float(np.mean([g[k] for g in logs])) if logs else float("nan")  # noqa: E731
             return {"loss": mean("loss"), "grad_norm": float(gn), "substeps": mean("substeps"),
-                    "diverged": float(diverged), "stage": 1.0 if step < n_distill else 2.0}
+                    "diverged": float(diverged), "stage": 1.0 if step < n_distill else 2.0, "lr": float(opt.param_groups[0]["lr"])}
 
         cfg_json = {k: v for k, v in cfg.items() if k not in ("checkpoint", "checkpoint_step")}
         res = run_training(model, opt, step_fn, Path(out_dir), n_distill + int(cfg["steps"]), cfg_json,

@@ -43,6 +43,15 @@ def silhouette_stats(alpha: np.ndarray) -> np.ndarray:
     return np.concatenate([f, d], -1).astype(np.float32)
 
 
+def mirror_stats(stats):
+    """``silhouette_stats`` of the left-right mirrored video: the centroid u and its difference change
+    sign (columns 0 and 5), every other statistic is unchanged. Works on numpy arrays and torch tensors."""
+    out = stats.clone() if hasattr(stats, "clone") else np.array(stats, copy=True)
+    out[..., 0] = -out[..., 0]
+    out[..., 5] = -out[..., 5]
+    return out
+
+
 def ballistic_v0(means0: np.ndarray, alpha: np.ndarray, camera: Camera, fps: float, ground: float = 0.0,
                  margin: float = 0.02, prior_sigma: float = 2.0, iters: int = 3) -> tuple[np.ndarray, int]:
     """Initial velocity (3,) m/s and first contact frame from one view's silhouettes.

@@ -66,3 +66,13 @@ def test_every_shipped_method_config_is_accepted_by_its_method():
     for f in files:
         name = next(n for n in names if f.stem == n or f.stem.startswith(n + "_"))
         make_method(name, yaml.safe_load(f.read_text()) or {})
+
+
+def test_every_shipped_profile_validates():
+    """configs/profiles/*.yaml: each loads into a DatasetProfile under its own name."""
+    from bench.config import PROFILE_DIR
+
+    files = sorted(PROFILE_DIR.glob("*.yaml"))
+    assert len(files) >= 10
+    for f in files:
+        assert load_profile(f.stem).name == f.stem

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from methods.reconphys import ReconPhys
-from methods.reconphys.curriculum import INVERSION_JSON, invert_video, physics_from_u
+from methods.reconphys.curriculum import INVERSION_JSON, distill_lr_scale, invert_video, physics_from_u
 from methods.reconphys.scene import _render, forward_loss, object_seed, rollout_loss, sample_anchors, simulate_points
 
 FAST = {"dim": 32, "enc_width": 8, "enc_size": 32, "tensorboard": False, "invert_grid": 5}
@@ -137,6 +137,18 @@ def test_curriculum_training_separates_videos_and_resumes(tiny_train, tmp_path):
     assert json.loads((ck / INVERSION_JSON).read_text())["samples"][samples[0].name]["u"] == [0.5] * 5
     with pytest.raises(ValueError, match="n_anchors"):
         ReconPhys({**cfg, "distill_steps": 153, "n_anchors": 30}).train(samples, ck)
+
+
+def test_distill_cosine_schedule():
+    """Stage B's cosine decay: 1 at the first step, 1/2 half-way, -> 0 at the end; 1 after stage B."""
+    assert distill_lr_scale(0, 100, "cosine") == 1.0
+    assert abs(distill_lr_scale(50, 100, "cosine") - 0.5) < 1e-12
+    assert 0.0 < distill_lr_scale(99, 100, "cosine") < 1e-3
+    scales = [distill_lr_scale(k, 100, "cosine") for k in range(100)]
+    assert all(a > b for a, b in zip(scales, scales[1:]))
+    assert distill_lr_scale(100, 100, "cosine") == 1.0 and distill_lr_scale(7, 100, "constant") == 1.0
+    with pytest.raises(ValueError, match="distill_schedule"):
+        ReconPhys({"distill_schedule": "linear"})
 
 
 def test_volume_anchors_leave_a_torus_hole_empty():

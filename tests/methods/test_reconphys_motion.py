@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from methods.reconphys.motion import N_STATS, ballistic_v0, silhouette_stats
+from methods.reconphys.curriculum import augment_video
+from methods.reconphys.motion import N_STATS, ballistic_v0, mirror_stats, silhouette_stats
 from render.cameras import Camera, intrinsics_from_fov, look_at
 from render.splat import render_gaussians
 
@@ -21,6 +22,29 @@ def test_silhouette_stats_of_a_disc_and_its_motion():
     np.testing.assert_allclose(f[0, 3], 10 / 2 / w, rtol=0.05)  # disc std = r/2
     np.testing.assert_allclose(f[1:, 5], 10 * 2 / w, atol=1e-3)  # frame-to-frame du (x10)
     assert np.all(silhouette_stats(np.zeros((2, 8, 8))) == 0)
+
+
+def test_mirrored_video_has_mirrored_silhouette_stats():
+    """The stage-B mirror augmentation: stats of the flipped frames == mirror_stats of the stats."""
+    h = w = 48
+    ys, xs = np.mgrid[0:h, 0:w] + 0.5
+    frames = np.stack([(((xs - 14 - 3 * t) / 8) ** 2 + ((ys - 20 - t) / 5) ** 2 <= 1).astype(float) for t in range(4)])
+    f, g = silhouette_stats(frames), silhouette_stats(frames[:, :, ::-1])
+    assert not np.allclose(f, g, atol=1e-3)  # the flip does change the centroid column
+    np.testing.assert_allclose(mirror_stats(f), g, atol=1e-5)
+    np.testing.assert_allclose(mirror_stats(torch.as_tensor(f)).numpy(), g, atol=1e-5)
+    # augment_video: alpha kept or flipped with the stats, RGB only scaled by gains in [0.8, 1.2]
+    video = torch.as_tensor(np.concatenate([np.full((4, 3, h, w), 0.5), frames[:, None]], 1), dtype=torch.float32)[None]
+    seen = set()
+    for seed in range(8):
+        v, st = augment_video(video, torch.as_tensor(f)[None], np.random.default_rng(seed))
+        flipped = bool(torch.equal(v[0, :, 3], video[0, :, 3].flip(-1)))
+        assert flipped or torch.equal(v[0, :, 3], video[0, :, 3])
+        np.testing.assert_allclose(st[0].numpy(), g if flipped else f, atol=1e-5)
+        gains = v[0, 0, :3, 0, 0] / 0.5
+        assert torch.all((gains >= 0.8 - 1e-6) & (gains <= 1.2 + 1e-6)) and torch.allclose(v[0, :, :3], v[0, :1, :3, :1, :1].expand_as(v[0, :, :3]))
+        seen.add(flipped)
+    assert seen == {True, False}
 
 
 def test_ballistic_v0_recovers_the_velocity_of_a_rendered_drop():
