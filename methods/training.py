@@ -118,10 +118,16 @@ class MetricLogger:
                 self.tb = None
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
+        """One row; an existing file keeps its header (a resumed run whose step logs gained or lost a
+        metric writes the header's columns, blank where missing), so the file stays one table."""
         row = {"step": step, **metrics}
-        new = not self.path.exists()
+        new = not self.path.exists() or self.path.stat().st_size == 0
+        fields = list(row)
+        if not new:
+            with self.path.open(newline="") as f:
+                fields = next(csv.reader(f), fields)
         with self.path.open("a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(row))
+            w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
             if new:
                 w.writeheader()
             w.writerow(row)

@@ -21,7 +21,8 @@ A. inversion: for every training video, a forward-only coordinate line search of
 B. distillation: the predictor regresses those targets (MSE on the squashed outputs), optionally on
    mirrored / colour-jittered copies (``distill_augment``) with a cosine learning-rate decay
    (``distill_schedule``): on `quick_consistent_wide` the plain regression memorises its 49 training
-   objects (training K error 0.19 while the test error returns to the mean's).
+   objects (after 5 500 steps |dlog10 K| 0.26 on them, 0.44 on unseen ones vs the mean's 0.467);
+   with the augmentation the unseen error is 0.36-0.42 (README).
 C. the paper's end-to-end photometric training continues from there (``steps``).
 """
 from __future__ import annotations
