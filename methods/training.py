@@ -108,6 +108,7 @@ class MetricLogger:
 
     def __init__(self, out_dir: Path, tensorboard: bool = True) -> None:
         self.path = Path(out_dir) / LOG_CSV
+        self._fields: list[str] | None = None  # the file's header, once known
         self.tb = None
         if tensorboard:
             try:
@@ -122,12 +123,13 @@ class MetricLogger:
         metric writes the header's columns, blank where missing), so the file stays one table."""
         row = {"step": step, **metrics}
         new = not self.path.exists() or self.path.stat().st_size == 0
-        fields = list(row)
-        if not new:
+        if new:
+            self._fields = list(row)
+        elif self._fields is None:  # read the header once, not on every step
             with self.path.open(newline="") as f:
-                fields = next(csv.reader(f), fields)
+                self._fields = next(csv.reader(f), list(row))
         with self.path.open("a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+            w = csv.DictWriter(f, fieldnames=self._fields, extrasaction="ignore")
             if new:
                 w.writeheader()
             w.writerow(row)

@@ -166,13 +166,13 @@ def augment_video(video, stats, rng: np.random.Generator):
     """Stage-B augmentation (bench addition, ``distill_augment``): with probability 1/2 the video is
     mirrored left-right (a mirrored world has the same physics; the silhouette statistics follow,
     ``motion.mirror_stats``), and the RGB channels get one gain each in [0.8, 1.2] (texture colour is
-    not physics). video (1,T,4,H,W), stats (1,T,N_STATS) -> both augmented (new tensors)."""
+    not physics). video (1,T,4,H,W), stats (1,T,N_STATS) or None -> both augmented (new tensors)."""
     import torch
 
     from methods.reconphys.motion import mirror_stats
 
     if rng.random() < 0.5:
-        video, stats = video.flip(-1), mirror_stats(stats)
+        video, stats = video.flip(-1), None if stats is None else mirror_stats(stats)
     gain = torch.as_tensor(rng.uniform(0.8, 1.2, 3), dtype=video.dtype).view(1, 1, 3, 1, 1)
     return torch.cat([(video[:, :, :3] * gain).clamp(0.0, 1.0), video[:, :, 3:]], dim=2), stats
 
@@ -182,14 +182,7 @@ def distill_loss(method, model, item: dict[str, Any], target, rng: np.random.Gen
     (on an ``augment_video`` copy when ``distill_augment`` is set and an ``rng`` is given)."""
     import torch
 
-    from methods.reconphys.network import video_tensor
-
-    obs, motion = item["obs"], item["motion"]
-    if rng is not None and method.cfg["distill_augment"]:
-        view = next(iter(obs.rgb))
-        video, stats = augment_video(video_tensor(obs.rgb[view], obs.alpha[view]), motion["stats"], rng)
-        raw = model(video, stats if method.cfg["silhouette_stats"] else None)[0]
-    else:
-        raw = method.predictor_logits(model, obs, motion)[0]
+    augment_rng = rng if method.cfg["distill_augment"] else None
+    raw = method.predictor_logits(model, item["obs"], item["motion"], augment_rng)[0]
     loss = torch.mean((torch.sigmoid(raw) - target) ** 2)
     return loss, {"loss": float(loss.detach()), "substeps": 0.0}

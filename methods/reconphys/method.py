@@ -177,13 +177,19 @@ class ReconPhys(Method):
                                  float(self.cfg["contact_margin"]))
         return {"stats": stats, "v0": torch.as_tensor(v0)}
 
-    def predictor_logits(self, model, obs: Observation, motion: dict[str, Any]):
-        """The predictor's raw outputs (1, N_OUT) on the monocular observed frames (+ silhouette stats)."""
+    def predictor_logits(self, model, obs: Observation, motion: dict[str, Any], augment_rng=None):
+        """The predictor's raw outputs (1, N_OUT) on the monocular observed frames (+ silhouette stats);
+        on a ``curriculum.augment_video`` copy of them when ``augment_rng`` is given (stage B)."""
         from methods.reconphys.network import video_tensor
 
         view = next(iter(obs.rgb))
+        video = video_tensor(obs.rgb[view], obs.alpha[view])
         stats = motion["stats"] if self.cfg["silhouette_stats"] else None
-        return model(video_tensor(obs.rgb[view], obs.alpha[view]), stats)
+        if augment_rng is not None:
+            from methods.reconphys.curriculum import augment_video
+
+            video, stats = augment_video(video, stats, augment_rng)
+        return model(video, stats)
 
     def predict_physics(self, model, obs: Observation, grad: bool = False,
                         motion: dict[str, Any] | None = None) -> dict[str, Any]:
