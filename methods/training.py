@@ -214,6 +214,29 @@ def run_training(model, optimizer, step_fn: Callable[[int], dict[str, float]], o
     return {"start_step": start, "step": step, "metrics": metrics, "out_dir": str(out_dir)}
 
 
+def accumulate_step(model, optimizer, batch: list[Any], loss_fn: Callable[[Any], tuple[Any, dict[str, float]]],
+                    skip: tuple[type[BaseException], ...], grad_clip: float) -> tuple[list[dict[str, float]], int, float]:
+    """One optimisation step on the mean loss of ``batch`` (gradients accumulated item by item, clipped to
+    ``grad_clip``); items whose ``loss_fn`` raises one of ``skip`` are left out. No step when all are.
+    Returns (the items' metrics, the number skipped, the gradient norm before clipping)."""
+    import torch
+
+    optimizer.zero_grad()
+    logs, skipped = [], 0
+    for item in batch:
+        try:
+            loss, log = loss_fn(item)
+        except skip:
+            skipped += 1
+            continue
+        (loss / len(batch)).backward()
+        logs.append(log)
+    gn = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    if logs:
+        optimizer.step()
+    return logs, skipped, float(gn)
+
+
 def train_minibatches(method: Any, items: list[Any], loss_fn: Callable[[Any, Any, int], tuple[Any, dict[str, float]]],
                       out_dir: Path, stop_after: int | None = None,
                       skip: tuple[type[BaseException], ...] = ()) -> dict[str, Any]:
@@ -235,19 +258,8 @@ def train_minibatches(method: Any, items: list[Any], loss_fn: Callable[[Any, Any
     def step_fn(step: int) -> dict[str, float]:
         rng = np.random.default_rng([int(cfg["seed"]), step])  # resumable: the batch depends on the step only
         batch = rng.choice(len(items), size=min(int(cfg["batch"]), len(items)), replace=False)
-        opt.zero_grad()
-        logs, skipped = [], 0
-        for i in batch:
-            try:
-                loss, log = loss_fn(model, items[int(i)], step)
-            except skip:
-                skipped += 1
-                continue
-            (loss / len(batch)).backward()
-            logs.append(log)
-        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), float(cfg["grad_clip"]))
-        if logs:
-            opt.step()
+        logs, skipped, gn = accumulate_step(model, opt, [items[int(i)] for i in batch],
+                                            lambda item: loss_fn(model, item, step), skip, float(cfg["grad_clip"]))
         keys = list(logs[0]) if logs else ["loss"]
         return {**{k: float(np.mean([g[k] for g in logs])) if logs else float("nan") for k in keys},
                 "grad_norm": float(gn), "skipped": float(skipped)}

@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     # stage-A search order (restitution is left at its range centre: +-0.1 of it changes eq. 11 by < 1e-4,
     # benchmarks/identifiability.py), and the eq. 11 drop a coordinate must gain to move (0: any drop)
     "invert_order": ["friction", "log10_stiffness", "log10_damping"], "invert_tol": 0.0,
+    # bench addition (calibration.py): "holdout" distils a second predictor without calib_fraction of the
+    # training objects and shrinks the outputs towards the targets' mean by what it shows on them
+    "calibrate": "none", "calib_fraction": 0.2,
 }
 _OTHER_KEYS = {"timeout_s", "description", "name"}
 
@@ -76,13 +79,18 @@ def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
         elif k in DEFAULTS:
             cfg[k] = v
     for key, allowed in (("curriculum", ("none", "invert")), ("anchor_fill", ("hull", "volume")),
-                         ("v0_refine", ("none", "depth")), ("distill_schedule", ("constant", "cosine"))):
+                         ("v0_refine", ("none", "depth")), ("distill_schedule", ("constant", "cosine")),
+                         ("calibrate", ("none", "holdout"))):
         if cfg[key] not in allowed:
             raise ValueError(f"reconphys: {key} must be one of {', '.join(allowed)}, not {cfg[key]!r}")
     from methods.reconphys.outputs import search_order
 
     search_order(cfg["invert_order"])  # unknown parameter names fail here, not in the middle of a run
     search_order(cfg["physics_refine"])
+    if cfg["calibrate"] != "none" and (cfg["curriculum"] != "invert" or int(cfg["distill_steps"]) <= 0
+                                       or int(cfg["steps"]) != 0):
+        raise ValueError("reconphys: calibrate: holdout measures the stage-B predictor; it needs curriculum: invert, "
+                         "distill_steps > 0 and steps: 0")
     return cfg
 
 
@@ -128,6 +136,7 @@ class ReconPhys(Method):
         super().__init__(config)
         self.cfg = resolve_config(self.config)
         self._model = None
+        self._calibration: dict[str, Any] | None = None  # calibration.json of the checkpoint (calibrate: holdout)
         if self.cfg["physics_refine"]:  # not feed-forward: the board shows it as its own row
             self.label = f"ReconPhys + eq. 11 refinement ({', '.join(self.cfg['physics_refine'])})"
 
@@ -148,13 +157,23 @@ class ReconPhys(Method):
                              int(c["enc_size"]), N_STATS if c["silhouette_stats"] else 0)
 
     def load_model(self):
-        """The predictor with the latest weights of ``checkpoint`` (cached); a checkpoint trained with other
-        ``bounds`` (the decoder's output ranges) is refused."""
+        """The predictor with the latest weights of ``checkpoint`` (cached), and with ``calibrate: holdout``
+        its calibration.json; a checkpoint trained with other ``bounds`` (the decoder's output ranges) is refused."""
         from methods.training import load_trained_model
 
         if self._model is None:
             self._model = load_trained_model(self.build_model, self.cfg.get("checkpoint"), self.name,
                                              type(self).label, self.cfg, same=("bounds",))
+            if self.cfg["calibrate"] != "none":
+                from bench.errors import UserError
+                from methods.reconphys.calibration import CALIBRATION_JSON, load_calibration
+
+                self._calibration = load_calibration(Path(self.cfg["checkpoint"]))
+                if self._calibration is None:
+                    raise UserError(str(Path(self.cfg["checkpoint"]) / CALIBRATION_JSON),
+                                    "missing, and the method config asks for calibrate: holdout",
+                                    "run `bench train` again with this config (the trained predictor is kept) "
+                                    "or set calibrate: none")
         return self._model
 
     # ------------------------------------------------------------------ forward pass
@@ -193,14 +212,20 @@ class ReconPhys(Method):
 
     def predict_physics(self, model, obs: Observation, grad: bool = False,
                         motion: dict[str, Any] | None = None) -> dict[str, Any]:
-        """One forward pass of the physical predictor on the monocular observed frames (+ v0)."""
+        """One forward pass of the physical predictor on the monocular observed frames (+ v0); at inference
+        (``grad`` off) shrunk by the checkpoint's calibration when there is one (``calibration.py``)."""
         import torch
 
         from methods.reconphys.network import decode
 
         motion = motion or self.motion_inputs(obs)
         with torch.set_grad_enabled(grad):
-            phys = decode(self.predictor_logits(model, obs, motion), self.cfg)
+            raw = self.predictor_logits(model, obs, motion)
+            if self._calibration is not None and not grad:
+                from methods.reconphys.calibration import apply_shrinkage
+
+                raw = torch.logit(apply_shrinkage(torch.sigmoid(raw), self._calibration).clamp(1e-6, 1 - 1e-6))
+            phys = decode(raw, self.cfg)
         return {**{k: v[0] for k, v in phys.items()}, "v0": motion["v0"]}
 
     def fit(self, obs: Observation) -> dict[str, Any]:
@@ -322,66 +347,8 @@ class ReconPhys(Method):
                             item["target"], item["obs"].fps, item["obs"].controls)
 
     def train(self, samples: list[Path], out_dir: Path, stop_after: int | None = None) -> dict[str, Any]:
-        """Self-supervised training on ``samples`` (no physics labels); checkpoints into ``out_dir``."""
-        import torch
+        """Self-supervised training on ``samples`` (no physics labels); checkpoints into ``out_dir``
+        (stage A/B curriculum, the paper's loop and the optional held-out calibration: ``trainer.py``)."""
+        from methods.reconphys.trainer import train_reconphys
 
-        from methods.training import run_training
-        from physics.errors import SimulationDiverged
-
-        cfg = self.cfg
-        torch.set_num_threads(int(cfg["threads"]))
-        torch.manual_seed(int(cfg["seed"]))
-        items = self.load_training_set(samples)
-        model = self.build_model().train()
-        head = list(model.decoder.parameters())
-        ids = {id(p) for p in head}
-        body = [p for p in model.parameters() if id(p) not in ids]
-        # the decoder sees O(1) features but gets dL/draw ~ 1e-3 through the rollout: a larger step there
-        opt = torch.optim.Adam([{"params": body, "lr": float(cfg["lr"])},
-                                {"params": head, "lr": float(cfg["lr"]) * float(cfg["lr_head_scale"])}])
-
-        targets = None
-        if cfg["curriculum"] == "invert":
-            from methods.reconphys.curriculum import inversion_targets
-
-            Path(out_dir).mkdir(parents=True, exist_ok=True)
-            targets = torch.as_tensor(inversion_targets(self, samples, Path(out_dir), items))
-        n_distill = int(cfg["distill_steps"]) if targets is not None else 0
-
-        base_lr = [g["lr"] for g in opt.param_groups]
-
-        def step_fn(step: int) -> dict[str, float]:
-            from methods.reconphys.curriculum import distill_loss, distill_lr_scale
-
-            rng = np.random.default_rng([int(cfg["seed"]), step])  # resumable: order depends on step only
-            scale = distill_lr_scale(step, n_distill, cfg["distill_schedule"])
-            for g, lr0 in zip(opt.param_groups, base_lr):
-                g["lr"] = lr0 * scale
-            size = int(cfg["distill_batch"] if step < n_distill else cfg["batch"])
-            batch = rng.choice(len(items), size=min(size, len(items)), replace=False)
-            opt.zero_grad()
-            logs, diverged = [], 0
-            for i in batch:
-                try:
-                    if step < n_distill:  # stage B: regress the inversion targets
-                        loss, log = distill_loss(self, model, items[int(i)], targets[int(i)], rng)
-                    else:
-                        loss, log = self.sample_loss(model, items[int(i)])
-                except SimulationDiverged:  # predicted physics blew up: skip this video this step
-                    diverged += 1
-                    continue
-                (loss / len(batch)).backward()
-                logs.append(log)
-            gn = torch.nn.utils.clip_grad_norm_(model.parameters(), float(cfg["grad_clip"]))
-            if logs:
-                opt.step()
-            mean = lambda k: float(np.mean([g[k] for g in logs])) if logs else float("nan")  # noqa: E731
-            return {"loss": mean("loss"), "grad_norm": float(gn), "substeps": mean("substeps"),
-                    "diverged": float(diverged), "stage": 1.0 if step < n_distill else 2.0, "lr": float(opt.param_groups[0]["lr"])}
-
-        cfg_json = {k: v for k, v in cfg.items() if k not in ("checkpoint", "checkpoint_step")}
-        res = run_training(model, opt, step_fn, Path(out_dir), n_distill + int(cfg["steps"]), cfg_json,
-                           save_every=int(cfg["save_every"]), description="train reconphys", stop_after=stop_after)
-        self._model = model.eval()
-        self.cfg["checkpoint"] = str(Path(out_dir).resolve())
-        return {**res, "n_samples": len(items)}
+        return train_reconphys(self, samples, Path(out_dir), stop_after)
