@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.dataset_format import SampleDir, select_samples
+from physics.rigid_fit import nonrigid_residuals
 
 
 def silhouette_features(sample: SampleDir, view: str) -> np.ndarray:
@@ -47,20 +48,6 @@ def gt_extent_features(sample: SampleDir) -> np.ndarray:
     p = sample.particles()[:sample.n_observed].astype(np.float64)
     ext = p.max(1) - p.min(1)
     return np.concatenate([(ext / ext[0]).ravel(), p[:, :, 2].min(1)])
-
-
-def nonrigid_residuals(points: np.ndarray) -> np.ndarray:
-    """(T,N,3) -> per frame, the RMS distance left after the best rigid (Kabsch) alignment of frame 0 onto
-    frame t, relative to frame 0's RMS radius: the deformation with the object's motion and rotation removed."""
-    x0 = points[0] - points[0].mean(0)
-    out = []
-    for x in points:
-        xc = x - x.mean(0)
-        u, _, vt = np.linalg.svd(xc.T @ x0)
-        d = np.sign(np.linalg.det(u @ vt))
-        rot = u @ np.diag([1.0, 1.0, d]) @ vt  # proper rotation taking x0 towards xc
-        out.append(np.sqrt(((x0 @ rot.T - xc) ** 2).sum(1).mean()))
-    return np.asarray(out) / np.sqrt((x0 ** 2).sum(1).mean())
 
 
 def gt_deformation_features(sample: SampleDir) -> np.ndarray:

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from physics.rigid_fit import rotation_from_covariance
+
 
 def _kdtree(points: np.ndarray):
     """scipy's cKDTree, imported lazily (keeps `import physics...` light)."""
@@ -76,24 +78,12 @@ def anchor_rotations(anchors0: Any, anchors_t: Any, neighbors: np.ndarray) -> An
         nb = torch.as_tensor(neighbors, dtype=torch.long, device=anchors_t.device)
         p = a0[nb] - a0[:, None, :]  # (N,K,3)
         q = anchors_t[..., nb, :] - anchors_t[..., :, None, :]  # (...,N,K,3)
-        cov = torch.einsum("...nki,nkj->...nij", q, p)
-        u, _, vh = torch.linalg.svd(cov)
-        det = torch.det(u @ vh)
-        ones = torch.ones_like(det)
-        dmat = torch.diag_embed(torch.stack([ones, ones, det], dim=-1))
-        return u @ dmat @ vh
+        return rotation_from_covariance(torch.einsum("...nki,nkj->...nij", q, p))
     a0 = np.asarray(anchors0, np.float64)
     at = np.asarray(anchors_t, np.float64)
     p = a0[neighbors] - a0[:, None, :]
     q = at[..., neighbors, :] - at[..., :, None, :]
-    cov = np.einsum("...nki,nkj->...nij", q, p)
-    u, _, vh = np.linalg.svd(cov)
-    det = np.linalg.det(u @ vh)
-    dmat = np.zeros(det.shape + (3, 3))
-    dmat[..., 0, 0] = 1.0
-    dmat[..., 1, 1] = 1.0
-    dmat[..., 2, 2] = det
-    return u @ dmat @ vh
+    return rotation_from_covariance(np.einsum("...nki,nkj->...nij", q, p))
 
 
 def anchor_neighbors(anchors0: Any, k: int = 8) -> np.ndarray:
