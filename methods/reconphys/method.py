@@ -128,7 +128,9 @@ class ReconPhys(Method):
                 "optional local line search of eq. 11 around the predicted stiffness/friction at inference "
                 "(physics_refine; not feed-forward any more, reported as such); "
                 "optional self-supervised curriculum (config curriculum: invert): per-video line-search inversion "
-                "targets of eq. 11, regressed before the end-to-end training")
+                "targets of eq. 11, regressed before the end-to-end training; optional held-out calibration "
+                "(calibrate: holdout): each output shrunk towards the targets' mean by a factor fitted on "
+                "training objects held out from a second distillation (still feed-forward)")
     inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True, controls=True)
     kind = "method"
 
