@@ -84,6 +84,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     res = train_method(a.method, Path(a.data), a.split, Path(a.out) if a.out else None, cfg, resume=not a.force)
     print(f"checkpoints: {res['out_dir']} (step {res['step']}, resumed from {res['start_step']}; "
           f"loss {res['metrics'].get('loss', float('nan')):.5f}; log {Path(res['out_dir']) / 'log.csv'})")
+    if res.get("calibration"):  # ReconPhys calibrate: holdout (methods/reconphys/calibration.py)
+        print("held-out calibration alpha: " + ", ".join(f"{k} {v:.2f}" for k, v in res["calibration"].items()))
     return 0
 
 

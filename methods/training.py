@@ -336,7 +336,8 @@ def train_method(method_name: str, data_root: Path, split: str, out_dir: Path | 
         raise UserError("--split", f"no completed samples in split '{split}' of {data_root}",
                         "generate more samples (`bench gen --n N`) or choose another split")
     out = Path(out_dir) if out_dir else default_checkpoint_dir(method_name, Path(data_root))
-    if not resume and out.exists():
-        for f in list(out.glob("step_*")) + [out / LATEST, out / LOG_CSV]:
-            f.unlink(missing_ok=True)
+    if not resume and out.exists():  # also nested runs (ReconPhys's calibration predictor)
+        for d in [out] + [sub for sub in out.iterdir() if (sub / LATEST).exists()]:
+            for f in list(d.glob("step_*")) + [d / LATEST, d / LOG_CSV]:
+                f.unlink(missing_ok=True)
     return method.train(samples, out)

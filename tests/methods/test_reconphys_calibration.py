@@ -116,3 +116,20 @@ def test_calibrated_training_and_inference(tiny_train, tmp_path):
     (ck / CALIBRATION_JSON).unlink()
     with pytest.raises(UserError, match="calibration.json"):
         ReconPhys({**cfg, "checkpoint": str(ck)}).load_model()
+
+
+def test_force_retraining_clears_nested_checkpoints(tiny, tmp_path):
+    """`bench train --force` must not resume the calibration predictor of an earlier training either."""
+    from methods.training import train_method
+
+    out = tmp_path / "ck"
+    nested = out / CALIBRATION_DIR
+    nested.mkdir(parents=True)
+    for d in (out, nested):
+        (d / "latest.json").write_text(json.dumps({"step": 5, "checkpoint": "step_000005"}))
+        (d / "step_000005.json").write_text("{}")
+    (out / "other").mkdir()
+    (out / "other" / "keep.txt").write_text("not a checkpoint dir")
+    train_method("train_mean", tiny, "train", out, {}, resume=False)
+    assert not (nested / "latest.json").exists() and not (nested / "step_000005.json").exists()
+    assert not (out / "step_000005.json").exists() and (out / "other" / "keep.txt").exists()
