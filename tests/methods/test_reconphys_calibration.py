@@ -79,6 +79,7 @@ def test_config_needs_a_pure_stage_b():
         ReconPhys({"calibrate": "sometimes"})
 
 
+@pytest.mark.slow
 def test_calibrated_training_and_inference(tiny_train, tmp_path):
     """`calibrate: holdout` trains the held-out predictor beside the main one, writes calibration.json,
     and a reloaded method predicts exactly the shrunk outputs of the raw checkpoint; without the file a
