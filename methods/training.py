@@ -69,22 +69,27 @@ def save_checkpoint(out_dir: Path, step: int, model, optimizer=None, config: dic
     return out_dir / f"{stem}.safetensors"
 
 
-def latest_checkpoint(ckpt_dir: Path) -> dict[str, Any] | None:
-    """The JSON side-car of the latest complete checkpoint in ``ckpt_dir`` (with ``path``), or None."""
+def latest_checkpoint(ckpt_dir: Path, step: int | None = None) -> dict[str, Any] | None:
+    """The JSON side-car of the latest complete checkpoint in ``ckpt_dir`` (with ``path``), or None; with
+    ``step``, that step's checkpoint (a ``UserError`` naming the kept steps when it is not there)."""
     p = Path(ckpt_dir) / LATEST
     if not p.exists():
         return None
-    stem = json.loads(p.read_text())["checkpoint"]
+    stem = json.loads(p.read_text())["checkpoint"] if step is None else f"step_{int(step):06d}"
+    if not (Path(ckpt_dir) / f"{stem}.json").exists():
+        kept = ", ".join(str(int(f.stem[5:])) for f in sorted(Path(ckpt_dir).glob("step_*.json")))
+        raise UserError("checkpoint_step", f"no step {step} in '{ckpt_dir}' (kept: {kept})",
+                        "choose a kept step, or leave checkpoint_step out for the latest")
     meta = json.loads((Path(ckpt_dir) / f"{stem}.json").read_text())
     meta["path"] = str(Path(ckpt_dir) / meta["weights"])
     return meta
 
 
-def load_checkpoint(ckpt_dir: Path, model, optimizer=None) -> dict[str, Any]:
-    """Load the latest checkpoint into ``model`` (and ``optimizer``); returns its JSON side-car."""
+def load_checkpoint(ckpt_dir: Path, model, optimizer=None, step: int | None = None) -> dict[str, Any]:
+    """Load the latest checkpoint (or ``step``'s) into ``model`` (and ``optimizer``); returns its JSON side-car."""
     from safetensors.torch import load_file
 
-    meta = latest_checkpoint(ckpt_dir)
+    meta = latest_checkpoint(ckpt_dir, step)
     if meta is None:
         raise FileNotFoundError(f"no checkpoint in {ckpt_dir}")
     t = load_file(meta["path"])
@@ -286,9 +291,11 @@ def missing_checkpoint(method: str, label: str, path: Path, data: str) -> UserEr
 
 def resolve_checkpoint(config: dict[str, Any], method: str, label: str, data_root: Path) -> dict[str, Any]:
     """A learned method's `resolve_run_config`: ``checkpoint`` (default ``default_checkpoint_dir``) made
-    absolute and its latest step recorded, or the ``missing_checkpoint`` error."""
+    absolute and the step that will be loaded recorded (``checkpoint_step`` when the config names one,
+    else the latest), or the ``missing_checkpoint`` error."""
     path = Path(config.get("checkpoint") or default_checkpoint_dir(method, data_root))
-    meta = latest_checkpoint(path)
+    step = config.get("checkpoint_step")
+    meta = latest_checkpoint(path, None if step is None else int(step))
     if meta is None:
         raise missing_checkpoint(method, label, path, str(data_root))
     return {**config, "checkpoint": str(path.resolve()), "checkpoint_step": int(meta["step"])}
@@ -307,14 +314,15 @@ def check_trained_with(ckpt_dir: Path, cfg: dict[str, Any], keys: tuple[str, ...
 
 def load_trained_model(build: Callable[[], Any], checkpoint: str | None, method: str, label: str,
                        cfg: dict[str, Any] | None = None, same: tuple[str, ...] = ()):
-    """``build()`` with the latest weights of ``checkpoint``, in eval mode (or the ``missing_checkpoint``
-    error); ``same``: config keys that must equal the checkpoint's training config (``check_trained_with``)."""
+    """``build()`` with the latest weights of ``checkpoint`` (or those of ``cfg["checkpoint_step"]``), in eval
+    mode (or the ``missing_checkpoint`` error); ``same``: config keys that must equal the checkpoint's training config (``check_trained_with``)."""
     if not checkpoint or latest_checkpoint(Path(checkpoint)) is None:
         raise missing_checkpoint(method, label, Path(checkpoint or f"runs/checkpoints/{method}/<dataset>"), "DATA")
     if same:
         check_trained_with(Path(checkpoint), cfg or {}, same)
     model = build()
-    load_checkpoint(Path(checkpoint), model)
+    step = (cfg or {}).get("checkpoint_step")
+    load_checkpoint(Path(checkpoint), model, step=None if step is None else int(step))
     return model.eval()
 
 
