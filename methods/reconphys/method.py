@@ -321,6 +321,8 @@ class ReconPhys(Method):
         out_dir.mkdir(parents=True, exist_ok=True)
         doc = {"format": "reconphys-asset/1", "physics": asset["physics"], "timing": asset["timing"],
                "checkpoint": self.cfg.get("checkpoint"), "checkpoint_step": self.cfg.get("checkpoint_step"),
+               "calibration": None if self._calibration is None else  # the shrinkage applied to the outputs
+               {k: self._calibration[k] for k in ("format", "alpha", "centre")},
                "anchors": sc.anchors.tolist(), "edges": sc.edges.tolist(), "rest": sc.rest.tolist(),
                "binding": {"kind": self.cfg["binding_mode"], "k": int(self.cfg["n_b"]), "power": float(self.cfg["p_b"])},
                "gaussians": "the sample's canonical Gaussians (asset/gaussians.ply)"}

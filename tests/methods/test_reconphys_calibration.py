@@ -114,6 +114,8 @@ def test_calibrated_training_and_inference(tiny_train, tmp_path):
         lo, hi = b[name]
         u_raw, u_cal = (float(p_raw[key]) - lo) / (hi - lo), (float(p_cal[key]) - lo) / (hi - lo)
         assert u_cal == pytest.approx(doc["centre"][name] + 0.5 * (u_raw - doc["centre"][name]), abs=1e-5)
+    cal.export_asset(cal.fit(obs), tmp_path / "asset")  # the run's asset records the shrinkage it applied
+    assert json.loads((tmp_path / "asset" / "physics.json").read_text())["calibration"]["alpha"] == doc["alpha"]
     (ck / CALIBRATION_JSON).unlink()
     with pytest.raises(UserError, match="calibration.json"):
         ReconPhys({**cfg, "checkpoint": str(ck)}).load_model()
