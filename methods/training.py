@@ -76,7 +76,7 @@ def latest_checkpoint(ckpt_dir: Path, step: int | None = None) -> dict[str, Any]
     if not p.exists():
         return None
     stem = json.loads(p.read_text())["checkpoint"] if step is None else f"step_{int(step):06d}"
-    if not (Path(ckpt_dir) / f"{stem}.json").exists():
+    if step is not None and not (Path(ckpt_dir) / f"{stem}.json").exists():
         kept = ", ".join(str(int(f.stem[5:])) for f in sorted(Path(ckpt_dir).glob("step_*.json")))
         raise UserError("checkpoint_step", f"no step {step} in '{ckpt_dir}' (kept: {kept})",
                         "choose a kept step, or leave checkpoint_step out for the latest")
@@ -294,17 +294,17 @@ def resolve_checkpoint(config: dict[str, Any], method: str, label: str, data_roo
     absolute and the step that will be loaded recorded (``checkpoint_step`` when the config names one,
     else the latest), or the ``missing_checkpoint`` error."""
     path = Path(config.get("checkpoint") or default_checkpoint_dir(method, data_root))
-    step = config.get("checkpoint_step")
-    meta = latest_checkpoint(path, None if step is None else int(step))
+    meta = latest_checkpoint(path, config.get("checkpoint_step"))
     if meta is None:
         raise missing_checkpoint(method, label, path, str(data_root))
     return {**config, "checkpoint": str(path.resolve()), "checkpoint_step": int(meta["step"])}
 
 
-def check_trained_with(ckpt_dir: Path, cfg: dict[str, Any], keys: tuple[str, ...]) -> None:
-    """Refuse a checkpoint trained with other values of ``keys``: settings that change what its outputs
-    mean (the ranges they are squashed into), which would otherwise be decoded silently wrong."""
-    meta = latest_checkpoint(Path(ckpt_dir)) or {}
+def check_trained_with(ckpt_dir: Path, cfg: dict[str, Any], keys: tuple[str, ...], step: int | None = None) -> None:
+    """Refuse a checkpoint (the latest, or ``step``'s) trained with other values of ``keys``: settings that
+    change what its outputs mean (the ranges they are squashed into), which would otherwise be decoded
+    silently wrong."""
+    meta = latest_checkpoint(Path(ckpt_dir), step) or {}
     trained = meta.get("config") or {}
     for k in keys:
         if k in trained and json.loads(json.dumps(trained[k])) != json.loads(json.dumps(cfg[k])):
@@ -318,11 +318,11 @@ def load_trained_model(build: Callable[[], Any], checkpoint: str | None, method:
     mode (or the ``missing_checkpoint`` error); ``same``: config keys that must equal the checkpoint's training config (``check_trained_with``)."""
     if not checkpoint or latest_checkpoint(Path(checkpoint)) is None:
         raise missing_checkpoint(method, label, Path(checkpoint or f"runs/checkpoints/{method}/<dataset>"), "DATA")
-    if same:
-        check_trained_with(Path(checkpoint), cfg or {}, same)
-    model = build()
     step = (cfg or {}).get("checkpoint_step")
-    load_checkpoint(Path(checkpoint), model, step=None if step is None else int(step))
+    if same:  # the training config of the step that is loaded
+        check_trained_with(Path(checkpoint), cfg or {}, same, step)
+    model = build()
+    load_checkpoint(Path(checkpoint), model, step=step)
     return model.eval()
 
 

@@ -80,9 +80,10 @@ def calibrate(method, items: list[dict[str, Any]], targets: np.ndarray, out_dir:
     if res["step"] < res["n_steps"]:
         return None
     pred = squashed_outputs(method, model, [items[i] for i in held_idx])
-    centre = np.asarray(targets, np.float64).mean(0)
-    alpha = shrinkage(pred, np.asarray(targets, np.float64)[held_idx], centre)
-    report = calibration_report(pred, np.asarray(targets, np.float64)[held_idx], centre, alpha,
+    t = np.asarray(targets, np.float64)
+    centre = t.mean(0)  # of every training video's target: the centre the main predictor is shrunk towards
+    alpha = shrinkage(pred, t[held_idx], centre)
+    report = calibration_report(pred, t[held_idx], centre, alpha,
                                 (len({ids[i] for i in fit_idx}), len({ids[i] for i in held_idx})))
     write_json(out_dir / CALIBRATION_JSON, report)
     return report

@@ -40,3 +40,19 @@ def test_checkpoint_step_selects_a_kept_step(tmp_path):
     assert resolve_checkpoint({"checkpoint": str(tmp_path), "checkpoint_step": 20}, "m", "M", tmp_path)["checkpoint_step"] == 20
     with pytest.raises(UserError, match="kept: 10, 20, 30"):
         load({"checkpoint_step": 25})
+
+
+
+def test_trained_with_check_reads_the_loaded_step(tmp_path):
+    """A run resumed under other output ranges: the range check must compare the step that is loaded."""
+    model = torch.nn.Linear(2, 1)
+    save_checkpoint(tmp_path, 10, model, config={"bounds": {"k": [0, 1]}})
+    save_checkpoint(tmp_path, 20, model, config={"bounds": {"k": [0, 2]}})
+
+    def load(cfg):
+        return load_trained_model(lambda: torch.nn.Linear(2, 1), str(tmp_path), "m", "M", cfg, same=("bounds",))
+
+    load({"bounds": {"k": [0, 1]}, "checkpoint_step": 10})
+    load({"bounds": {"k": [0, 2]}})
+    with pytest.raises(UserError, match="bounds"):
+        load({"bounds": {"k": [0, 2]}, "checkpoint_step": 10})
