@@ -2,7 +2,7 @@
 
 Memory of the backward pass: frame states (T x N x 3, positions and velocities) are stored by
 the forward pass; the backward pass re-simulates one frame at a time under a ``wp.Tape``
-(``substeps + 1`` state buffers and ``substeps`` spring-force buffers, reused across frames) and
+(``substeps + 1`` state buffers, ``substeps`` spring-force and particle-force buffers, reused across frames) and
 propagates the adjoint frame by frame ("checkpointing per frame", exact gradients).
 """
 
@@ -106,7 +106,8 @@ class Engine:
         self.w_e = mk(np.array([min(max(float(restitution), 0.0), 1.0)]))
 
     # ---------------------------------------------------------------- stepping
-    def _substep(self, t: int, s: int, x, v, f, x_out, v_out) -> None:
+    def _substep(self, t: int, s: int, x, v, f, g, x_out, v_out) -> None:
+        """One substep: spring forces (per spring), their per-particle sums + control springs, integration."""
         p, kern = self.params, self.kern
         if self.s:
             wp.launch(kern["spring_forces"], dim=self.s, device=self.device, inputs=[
@@ -114,14 +115,17 @@ class Engine:
                 int(bool(p.dashpot_axial)), f])
         c0 = self.controls[t] if self.controls is not None else self.w_dummy_ctrl
         c1 = self.controls[t + 1] if self.controls is not None else self.w_dummy_ctrl
+        wp.launch(kern["gather_forces"], dim=self.n, device=self.device, inputs=[
+            x, f, self.w_offsets, self.w_adj, self.w_sign, self.w_coffs, self.w_cctrl, self.w_crest, c0, c1,
+            float(s + 1) / self.S, float(p.control_stiffness), g])
         wp.launch(kern["integrate"], dim=self.n, device=self.device, inputs=[
-            x, v, f, self.w_offsets, self.w_adj, self.w_sign, self.w_mass, self.w_coffs, self.w_cctrl,
-            self.w_crest, c0, c1, float(s + 1) / self.S, float(p.control_stiffness), self.gravity,
-            self.dt, float(p.drag), self.ground, float(p.ground_height), self.w_e, self.w_mu, x_out, v_out])
+            x, v, g, self.w_mass, self.gravity, self.dt, float(p.drag), self.ground, float(p.ground_height),
+            self.w_e, self.w_mu, x_out, v_out])
 
-    def _bufs(self, count: int, grad: bool) -> tuple[list, list, list]:
+    def _bufs(self, count: int, grad: bool) -> tuple[list, list, list, list]:
+        """``count`` position / velocity / spring-force / particle-force buffers."""
         mk = lambda m: [wp.zeros(m, dtype=self.vec3, device=self.device, requires_grad=grad) for _ in range(count)]  # noqa: E731
-        return mk(self.n), mk(self.n), mk(max(self.s, 1))
+        return mk(self.n), mk(self.n), mk(max(self.s, 1)), mk(self.n)
 
     def _check(self, x: np.ndarray, v: np.ndarray) -> str | None:
         """Reason string if the state is not sane, else None."""
@@ -139,12 +143,12 @@ class Engine:
 
     def _locate(self, t: int, x: np.ndarray, v: np.ndarray) -> SimulationDiverged:
         """Re-run frame t one substep at a time to find the first bad substep."""
-        X, V, F = self._bufs(2, False)
+        X, V, F, G = self._bufs(2, False)
         X[0].assign(x.astype(self.np_dtype))
         V[0].assign(v.astype(self.np_dtype))
         for s in range(self.S):
             a, b = s % 2, (s + 1) % 2
-            self._substep(t, s, X[a], V[a], F[0], X[b], V[b])
+            self._substep(t, s, X[a], V[a], F[0], G[0], X[b], V[b])
             reason = self._check(X[b].numpy(), V[b].numpy())
             if reason is not None:
                 return SimulationDiverged(t * self.S + s, reason, t + 1)
@@ -160,13 +164,13 @@ class Engine:
             raise SimulationDiverged(0, "initial state: " + reason, 0)
         if self._fwd_bufs is None:
             self._fwd_bufs = self._bufs(2, False)
-        X, V, F = self._fwd_bufs
+        X, V, F, G = self._fwd_bufs
         X[0].assign(xs[0])
         V[0].assign(vs[0])
         cur = 0
         for t in range(self.T - 1):
             for s in range(self.S):
-                self._substep(t, s, X[cur], V[cur], F[0], X[1 - cur], V[1 - cur])
+                self._substep(t, s, X[cur], V[cur], F[0], G[0], X[1 - cur], V[1 - cur])
                 cur = 1 - cur
             xs[t + 1], vs[t + 1] = X[cur].numpy(), V[cur].numpy()
             if self._check(xs[t + 1], vs[t + 1]) is not None:
@@ -177,7 +181,7 @@ class Engine:
         """Adjoint of ``forward`` given dL/d(frames); returns grads for x0, v0, k, c, friction, restitution."""
         if self._grad_bufs is None:
             self._grad_bufs = self._bufs(self.S + 1, True)
-        X, V, F = self._grad_bufs
+        X, V, F, G = self._grad_bufs
         adj_x, adj_v = gx[self.T - 1].astype(self.np_dtype), gv[self.T - 1].astype(self.np_dtype)
         gk = np.zeros(max(self.s, 1))
         gc, ge, gmu = np.zeros_like(gk), 0.0, 0.0
@@ -187,7 +191,7 @@ class Engine:
             tape = wp.Tape()
             with tape:
                 for s in range(self.S):
-                    self._substep(t, s, X[s], V[s], F[s], X[s + 1], V[s + 1])
+                    self._substep(t, s, X[s], V[s], F[s], G[s], X[s + 1], V[s + 1])
             tape.backward(grads={
                 X[self.S]: wp.array(np.ascontiguousarray(adj_x), dtype=self.vec3, device=self.device),
                 V[self.S]: wp.array(np.ascontiguousarray(adj_v), dtype=self.vec3, device=self.device)})
