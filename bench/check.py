@@ -5,10 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.dataset_format import DATASET_JSON, FAILURE_JSON, SampleDir, read_manifest
-from bench.errors import UserError
-from bench.io import frame_name, read_json, sha256_file
-from bench.run_format import STATUS_JSON
+from core.dataset import DATASET_JSON, FAILURE_JSON, SampleDir, read_manifest
+from core.errors import UserError
+from core.frames import frame_name
+from core.hashing import sha256_file
+from core.jsonio import read_json
+from core.rundir import STATUS_JSON
 
 
 def check_sample(root: Path, rec: dict) -> list[str]:

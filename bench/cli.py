@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from bench.errors import UserError
+from core.errors import UserError
 
 
 def _failures_line(records: list[dict[str, Any]]) -> str:
@@ -18,13 +18,13 @@ def _failures_line(records: list[dict[str, Any]]) -> str:
 
 
 def cmd_gen(a: argparse.Namespace) -> int:
-    from bench.config import load_profile
-    from bench.progress import progress_bar
+    from datagen.profile import load_profile
+    from core.progress import progress_bar
     from datagen.generate import generate, plan_samples
 
     profile = load_profile(a.profile, {"n_samples": a.n, "seed": a.seed})
     if a.physics or a.renderer:  # nested overrides, validated like the YAML
-        from bench.config import profile_from_dict
+        from datagen.profile import profile_from_dict
 
         d = profile.model_dump(mode="json")
         if a.physics:
@@ -47,9 +47,9 @@ def _default_run_dir(data: Path, method: str, split: str) -> Path:
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    from bench.config import load_method_config
-    from bench.dataset_format import check_split, select_samples
-    from bench.progress import progress_bar
+    from core.method_config import load_method_config
+    from core.dataset import check_split, select_samples
+    from core.progress import progress_bar
     from methods.registry import load_method_class
     from methods.runner import run_method
 
@@ -73,7 +73,7 @@ def cmd_run(a: argparse.Namespace) -> int:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from bench.config import load_method_config
+    from core.method_config import load_method_config
     from methods.registry import load_method_class
     from methods.training import train_method
 
@@ -90,8 +90,8 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from bench.io import read_json
-    from bench.progress import progress_bar
+    from core.jsonio import read_json
+    from core.progress import progress_bar
     from metrics.evaluate import evaluate_run
 
     for run in a.runs:
@@ -124,7 +124,7 @@ def cmd_check(a: argparse.Namespace) -> int:
 
 
 def cmd_list(a: argparse.Namespace) -> int:
-    from bench.config import list_profiles
+    from datagen.profile import list_profiles
     from methods.registry import available_methods, make_method
 
     if a.what in ("methods", "all"):

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.dataset_format import FAILURE_JSON, SampleDir
-from bench.errors import UserError
-from bench.io import read_json
+from core.dataset import FAILURE_JSON, SampleDir
+from core.errors import UserError
+from core.jsonio import read_json
 
 
 def _blocks(rgb: np.ndarray, width: int = 32) -> "object":

@@ -78,7 +78,7 @@ def time_sample(root: Path, profile: Any, plan: dict[str, Any]) -> dict[str, flo
 
 
 def bench(profile_name: str, renderer: str, n: int, samples: int, root: Path) -> dict[str, Any]:
-    from bench.config import load_profile
+    from datagen.profile import load_profile
     from datagen.generate import plan_samples
 
     prof = load_profile(profile_name)
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
 
-    from bench.config import load_profile
+    from datagen.profile import load_profile
     from datagen.generate import plan_samples
 
     results = []

@@ -171,7 +171,7 @@ def main() -> None:
     args = ap.parse_args()
     import torch
 
-    from bench.dataset_format import select_samples
+    from core.dataset import select_samples
 
     torch.set_num_threads(1)
     rows = [r for r in select_samples(args.data, args.split)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.dataset_format import SampleDir, select_samples
+from core.dataset import SampleDir, select_samples
 from physics.rigid_fit import nonrigid_residuals
 
 

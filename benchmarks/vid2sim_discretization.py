@@ -26,7 +26,7 @@ OFFSETS = (-0.6, -0.4, -0.2, -0.1, 0.0, 0.1, 0.2, 0.4)
 
 def profile_sample(method, sample_dir: Path, offsets=OFFSETS) -> dict:
     """Eq. 6 observed loss of Vid2Sim's model at GT nu, v0 and log10 E = GT + offset, per offset."""
-    from bench.io import read_json
+    from core.jsonio import read_json
     from methods.observation import build_observation
     from methods.vid2sim.refine import observed_loss, prepare_lbs
 
@@ -59,7 +59,7 @@ def main() -> None:
     import torch
     import yaml
 
-    from bench.dataset_format import select_samples
+    from core.dataset import select_samples
     from methods.vid2sim.method import Vid2Sim
 
     torch.set_num_threads(1)

@@ -13,11 +13,13 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bench.config import DatasetProfile, profile_from_dict
-from bench.dataset_format import DATASET_FORMAT, DATASET_JSON, FAILURE_JSON, write_manifest
-from bench.errors import UserError
-from bench.io import atomic_dir, dumps, read_json, remove_stale_temps, sha256_bytes, stable_seed, write_json
-from bench.splits import split_of
+from datagen.profile import DatasetProfile, profile_from_dict
+from core.dataset import DATASET_FORMAT, DATASET_JSON, FAILURE_JSON, write_manifest
+from core.errors import UserError
+from core.atomic import atomic_dir, remove_stale_temps
+from core.hashing import sha256_bytes, stable_seed
+from core.jsonio import dumps, read_json, write_json
+from core.splits import split_of
 
 
 def object_ids(profile: DatasetProfile) -> list[str]:
@@ -104,7 +106,7 @@ def existing_record(root: Path, plan: dict[str, Any], profile: DatasetProfile) -
     """The manifest record of an already complete sample dir, or None if it must be (re)made."""
     d = root / plan["sample_id"]
     if (d / "sample.json").exists():
-        from bench.io import sha256_file
+        from core.hashing import sha256_file
 
         from datagen.writer import UNHASHED
 
@@ -136,7 +138,7 @@ def generate(root: Path, profile: DatasetProfile, workers: int = 1, force: bool 
              on_progress: Callable[[int, int, dict[str, Any]], None] | None = None,
              executor: str = "local", address: str | None = None) -> list[dict[str, Any]]:
     """Generate every planned sample not yet complete; write the manifest after each one."""
-    from bench.executors import map_tasks
+    from core.executors import map_tasks
 
     prepare_root(root, profile, force)
     plan = plan_samples(profile)

@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.config import MPMConfig, ReducedConfig, SpringMassConfig
+from datagen.profile import MPMConfig, ReducedConfig, SpringMassConfig
 
 
 def _uniform(rng: np.random.Generator, r: tuple[float, float]) -> float:

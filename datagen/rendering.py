@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from bench.config import DatasetProfile
+from datagen.profile import DatasetProfile
 
 
 def render_sample_frames(profile: DatasetProfile, scene: Any, cameras: Sequence[Any], sample_dir: Path) -> dict[str, dict[str, np.ndarray]]:

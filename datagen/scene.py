@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.config import DatasetProfile
+from datagen.profile import DatasetProfile
 from datagen.interaction import held_out_kind, plan_interaction
 from datagen.physics_sampling import (random_rotation, random_unit_vector, sample_mpm_params, sample_reduced_params,
                                       sample_spring_mass_params)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.config import MPMConfig, ReducedConfig, SpringMassConfig
+from datagen.profile import MPMConfig, ReducedConfig, SpringMassConfig
 from datagen.physics_sampling import spring_mass_params_from_record
 
 

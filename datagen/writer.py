@@ -6,10 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from bench.config import DatasetProfile
-from bench.dataset_format import SAMPLE_FORMAT
-from bench.io import frame_name, sha256_file, write_json, write_rgba_png
-from bench.versions import package_versions
+from datagen.profile import DatasetProfile
+from core.dataset import SAMPLE_FORMAT
+from core.frames import frame_name, write_rgba_png
+from core.hashing import sha256_file
+from core.jsonio import write_json
+from core.versions import package_versions
 from datagen.scene import Scene, asset_record
 
 #: Files kept in a sample dir but left out of its manifest hashes (logs with timings).

@@ -17,8 +17,8 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from bench.errors import UserError
-from bench.io import read_json
+from core.errors import UserError
+from core.jsonio import read_json
 
 NA = "n/a"
 NOT_APPLICABLE = "not_applicable"
@@ -51,7 +51,7 @@ def load_results(run_dirs: Iterable[Path]) -> list[dict[str, Any]]:
 def _num(v: Any) -> float:
     if v is None:
         return math.nan
-    if isinstance(v, str):  # JSON spelling of non-finite floats (bench.io.to_jsonable)
+    if isinstance(v, str):  # JSON spelling of non-finite floats (core.jsonio.to_jsonable)
         return {"inf": math.inf, "-inf": -math.inf}.get(v, math.nan)
     return float(v)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.io import read_json
+from core.jsonio import read_json
 
 
 def slug(text: str) -> str:
@@ -22,8 +22,8 @@ def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_
 
     Returns None (writes nothing) when the dataset or the predicted frames are not on this machine.
     """
-    from bench.dataset_format import SampleDir
-    from bench.run_format import read_pred_frames
+    from core.dataset import SampleDir
+    from core.rundir import read_pred_frames
     from render.video import write_gif
 
     if not (dataset / sample_id / "sample.json").exists():

@@ -215,7 +215,7 @@ def _sample_pages(env: Any, common: dict[str, Any], out: Path, results: list[dic
                   sample_href: dict[tuple[str, str], str], method_href: dict[str, str], track_href: dict[str, str],
                   limit: int | None) -> list[dict[str, Any]]:
     """Write one page per (dataset, sample); returns the index gallery (first GIF of each run)."""
-    from bench.io import read_json
+    from core.jsonio import read_json
 
     by_key: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for r in results:

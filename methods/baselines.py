@@ -185,7 +185,7 @@ def training_set_means(samples: list) -> dict[str, dict[str, Any]]:
     averaged in log10 space (the geometric mean), the others arithmetically — the constant
     predictor that minimises the MAE each is scored with.
     """
-    from bench.io import read_json
+    from core.jsonio import read_json
     from metrics.physics_params import DEFAULT_LOG_PARAMS
 
     values: dict[str, dict[str, list[float]]] = {}
@@ -226,7 +226,7 @@ class TrainMeanBaseline(StaticBaseline):
         return {**config, "checkpoint": str(path.resolve())}
 
     def train(self, samples: list, out_dir: Path) -> dict[str, Any]:
-        from bench.io import write_json
+        from core.jsonio import write_json
 
         means = training_set_means(samples)
         out_dir = Path(out_dir)
@@ -238,7 +238,7 @@ class TrainMeanBaseline(StaticBaseline):
                 "n_samples": len(samples)}
 
     def fit(self, obs: Observation) -> Any:
-        from bench.io import read_json
+        from core.jsonio import read_json
 
         asset = super().fit(obs)
         models = read_json(Path(self.config["checkpoint"]) / TRAIN_MEAN_FILE)["models"]

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import UserError
-from bench.io import frame_name, write_json, write_rgba_png
-from bench.run_format import read_pred_frames, read_pred_params, read_pred_points
+from core.errors import UserError
+from core.frames import frame_name, write_rgba_png
+from core.jsonio import write_json
+from core.rundir import read_pred_frames, read_pred_params, read_pred_points
 from methods.base import Method, MethodInputs, Observation, Prediction, Query
 
 _INPUT_KEYS = {"views", "rgb", "masks", "depth", "canonical", "tracks"}

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.dataset_format import SampleDir
-from bench.io import read_json
+from core.dataset import SampleDir
+from core.jsonio import read_json
 from methods.base import MethodInputs, Observation, Query
 
 

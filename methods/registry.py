@@ -6,7 +6,7 @@ import importlib
 from importlib import metadata
 from typing import Any
 
-from bench.errors import UserError
+from core.errors import UserError
 
 ENTRY_POINT_GROUP = "physrecon_bench.methods"
 

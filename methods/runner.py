@@ -19,11 +19,13 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable
 
-from bench.dataset_format import select_samples
-from bench.errors import UserError
-from bench.io import atomic_dir, read_json, remove_stale_temps, sha256_bytes, dumps, write_json
-from bench.run_format import RUN_FORMAT, STATUS_JSON, write_prediction
-from bench.versions import package_versions
+from core.dataset import select_samples
+from core.errors import UserError
+from core.atomic import atomic_dir, remove_stale_temps
+from core.hashing import sha256_bytes
+from core.jsonio import read_json, dumps, write_json
+from core.rundir import RUN_FORMAT, STATUS_JSON, write_prediction
+from core.versions import package_versions
 from methods.registry import make_method
 
 TRACKS = ("default", "transfer")

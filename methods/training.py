@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from bench.errors import UserError
+from core.errors import UserError
 
 LATEST = "latest.json"
 LOG_CSV = "log.csv"
@@ -329,7 +329,7 @@ def load_trained_model(build: Callable[[], Any], checkpoint: str | None, method:
 def train_method(method_name: str, data_root: Path, split: str, out_dir: Path | None, config: dict[str, Any],
                  resume: bool = True) -> dict[str, Any]:
     """Select ``split`` of ``data_root`` and call the method's ``train(samples, out_dir)``."""
-    from bench.dataset_format import check_split, select_samples
+    from core.dataset import check_split, select_samples
     from methods.registry import make_method
 
     check_split(split)

@@ -15,17 +15,17 @@ the E of its nearest predicted particle).
 """
 from __future__ import annotations
 
-import hashlib
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from bench.dataset_format import SampleDir, read_manifest
-from bench.errors import UserError
-from bench.io import read_json, sha256_file, write_json
-from bench.run_format import STATUS_JSON, read_pred_frames, read_pred_params, read_pred_points
+from core.dataset import SampleDir, read_manifest
+from core.errors import UserError
+from core.hashing import digest, sha256_file
+from core.jsonio import read_json, write_json
+from core.rundir import STATUS_JSON, read_pred_frames, read_pred_params, read_pred_points
 
 EVAL_FORMAT = "physrecon-metrics/1"
 IMAGE_METRICS = ("psnr", "psnr_channel_mean", "ssim", "ssim_skimage7", "iou")
@@ -112,7 +112,7 @@ def gt_root(sample_path: Path, track: str | None) -> Path:
 
 
 def _gt_frame(root: Path, view: str, t: int) -> tuple[np.ndarray, np.ndarray]:
-    from bench.io import frame_name, read_rgba_png
+    from core.frames import frame_name, read_rgba_png
 
     return read_rgba_png(root / "rgb" / view / frame_name(t))
 
@@ -212,11 +212,6 @@ def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
     out.update(per_frame={"image": per_view, "geometry": geo}, summary=summary, params=params,
                gt_source=str(root.relative_to(sample_path)) or ".", hashes=_hashes(sample_path, run_sample, run))
     return out
-
-
-def digest(files: dict[str, str]) -> str:
-    """One sha256 over a {relative path: sha256} listing (sorted ``path\thash\n`` lines)."""
-    return hashlib.sha256("".join(f"{k}\t{v}\n" for k, v in sorted(files.items())).encode()).hexdigest()
 
 
 def _hashes(sample_path: Path, run_sample: Path, run: dict[str, Any]) -> dict[str, Any]:

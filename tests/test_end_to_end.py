@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.cli import run as bench
-from bench.dataset_format import read_manifest
+from core.dataset import read_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -124,7 +124,7 @@ def test_gen_killed_midway_resumes_to_identical_manifest(pipeline, tmp_path):
 def test_train_mean_baseline_predicts_training_means(pipeline, tmp_path):
     """`train_mean`: bench train averages the train split's GT (log10 for stiffness); its test-split
     parameter errors equal |mean - gt| computed here from the sample.json files directly."""
-    from bench.errors import UserError
+    from core.errors import UserError
 
     _, data, _ = pipeline
     recs = read_manifest(data)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bench.cli import run as bench
-from bench.io import read_json
+from core.jsonio import read_json
 from methods.base import Method, MethodInputs, Observation, Prediction, Query
 
 pytestmark = pytest.mark.slow
@@ -134,7 +134,7 @@ def test_oracle_resimulates_mpm_gt_under_the_transfer_controls(tmp_path):
     reproduce the datagen's independent transfer rollout (transfer/points.npy)."""
     import yaml
 
-    from bench.config import resolve_profile_path
+    from datagen.profile import resolve_profile_path
     from methods.baselines import OracleBaseline
     from methods.observation import build_observation, build_query
 

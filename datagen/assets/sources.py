@@ -15,15 +15,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from bench.errors import UserError
-from bench.io import sha256_file
+from core.errors import UserError
+from core.hashing import sha256_file
 
 from .mesh import AssetError, AssetMesh, normalize
 from .meshio import MESH_SUFFIXES, load_mesh_file
 from .procedural import list_objects, load_object
 
 GSO_LICENSE = "CC-BY-4.0 (Google Scanned Objects)"
-# The default LVIS categories that look deformable live in bench.config (ObjaverseConfig).
+# The default LVIS categories that look deformable live in datagen.profile (ObjaverseConfig).
 
 
 def _finish(mesh: AssetMesh, object_id: str, category: str, path: Path, license: str) -> AssetMesh:

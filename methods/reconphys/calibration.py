@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.splits import object_unit_interval
+from core.splits import object_unit_interval
 from methods.reconphys.outputs import PARAM_NAMES
 
 CALIBRATION_JSON = "calibration.json"

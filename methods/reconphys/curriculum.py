@@ -111,8 +111,8 @@ def inversion_targets(method, samples: list[Path], out_dir: Path, items: list[di
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from bench.io import write_json
-    from bench.progress import progress_bar
+    from core.jsonio import write_json
+    from core.progress import progress_bar
 
     path = Path(out_dir) / INVERSION_JSON
     setting = json.loads(json.dumps({"dataset": str(Path(samples[0]).resolve().parent) if samples else "",

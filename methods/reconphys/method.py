@@ -167,7 +167,7 @@ class ReconPhys(Method):
             self._model = load_trained_model(self.build_model, self.cfg.get("checkpoint"), self.name,
                                              type(self).label, self.cfg, same=("bounds",))
             if self.cfg["calibrate"] != "none":
-                from bench.errors import UserError
+                from core.errors import UserError
                 from methods.reconphys.calibration import CALIBRATION_JSON, load_calibration
 
                 self._calibration = load_calibration(Path(self.cfg["checkpoint"]))

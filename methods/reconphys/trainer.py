@@ -68,7 +68,7 @@ def calibrate(method, items: list[dict[str, Any]], targets: np.ndarray, out_dir:
     """``calibrate: holdout``: distill a predictor on the training objects outside the hash hold-out
     (into ``out_dir/calibration``), fit the shrinkage on the held-out objects' videos and write
     ``out_dir/calibration.json``. None when that predictor's training was interrupted (``stop_after``)."""
-    from bench.io import write_json
+    from core.jsonio import write_json
     from methods.reconphys.calibration import (CALIBRATION_DIR, CALIBRATION_JSON, calibration_report, holdout_mask,
                                                shrinkage, squashed_outputs)
 

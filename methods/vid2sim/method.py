@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import UserError
+from core.errors import UserError
 from methods.base import Method, MethodInputs, Observation, Prediction, Query, merge_config
 
 DEFAULTS: dict[str, Any] = {
@@ -221,7 +221,7 @@ class Vid2Sim(Method):
         """Videos, GT labels (training sample.json) and the LBS features of each training object."""
         import torch
 
-        from bench.io import read_json
+        from core.jsonio import read_json
         from methods.observation import build_observation
         from methods.reconphys.network import video_tensor
         from physics.spring_mass.anchors import object_seed

@@ -1,8 +1,8 @@
 """Profiles: every shipped profile validates; unknown keys and bad values name the key."""
 import pytest
 
-from bench.config import list_profiles, load_profile
-from bench.errors import UserError
+from datagen.profile import list_profiles, load_profile
+from core.errors import UserError
 
 
 def test_shipped_profiles_validate():
@@ -70,7 +70,7 @@ def test_every_shipped_method_config_is_accepted_by_its_method():
 
 def test_every_shipped_profile_validates():
     """configs/profiles/*.yaml: each loads into a DatasetProfile under its own name."""
-    from bench.config import PROFILE_DIR
+    from datagen.profile import PROFILE_DIR
 
     files = sorted(PROFILE_DIR.glob("*.yaml"))
     assert len(files) >= 10

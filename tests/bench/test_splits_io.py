@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-from bench.io import atomic_dir, remove_stale_temps, stable_seed
-from bench.splits import object_unit_interval, split_of
+from core.atomic import atomic_dir, remove_stale_temps
+from core.hashing import stable_seed
+from core.splits import object_unit_interval, split_of
 
 
 def test_split_is_sha256_of_object_id():

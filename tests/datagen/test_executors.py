@@ -1,7 +1,7 @@
 """The same seed gives identical samples whichever executor ran them (local, process pool, Ray)."""
 import pytest
 
-from bench.config import load_profile, profile_from_dict
+from datagen.profile import load_profile, profile_from_dict
 from datagen.generate import generate
 
 pytestmark = pytest.mark.slow

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from bench.cli import run as bench
-from bench.config import load_profile, profile_from_dict
-from bench.dataset_format import read_manifest
+from datagen.profile import load_profile, profile_from_dict
+from core.dataset import read_manifest
 from datagen.generate import generate, plan_samples
 
 

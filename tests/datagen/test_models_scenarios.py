@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.config import load_profile, profile_from_dict
+from datagen.profile import load_profile, profile_from_dict
 from datagen.generate import generate
 
 pytestmark = pytest.mark.slow

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import trimesh
 
-from bench.config import AssetConfig
-from bench.errors import UserError
+from datagen.profile import AssetConfig
+from core.errors import UserError
 from datagen.assets import check_mesh, load_object, save_obj
 from datagen.assets.sources import (list_object_ids, load_asset, write_objaverse_cache_fixture)
 
@@ -101,7 +101,7 @@ def test_objaverse_offline_is_one_clear_error(objaverse_cache, monkeypatch, tmp_
 
 
 def test_bad_assets_are_recorded_and_the_run_goes_on(tmp_path):
-    from bench.config import load_profile, profile_from_dict
+    from datagen.profile import load_profile, profile_from_dict
     from datagen.generate import generate
 
     root = tmp_path / "meshes"

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench.io import write_json
+from core.jsonio import write_json
 
 T, N_OBS = 4, 2
 

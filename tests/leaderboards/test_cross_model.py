@@ -99,7 +99,7 @@ def test_no_matrix_page_for_a_single_gt_model(runs, tmp_path):
 @pytest.mark.slow
 def test_board_over_three_gt_simulators(tmp_path):
     from bench.cli import run as bench
-    from bench.io import read_json
+    from core.jsonio import read_json
 
     runs: dict[tuple[str, str], Path] = {}
     for profile, n in (("tiny", 2), ("tiny_reduced", 1), ("tiny_mpm", 1)):

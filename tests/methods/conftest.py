@@ -17,6 +17,6 @@ def tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def tiny_train(tiny) -> list[Path]:
-    from bench.dataset_format import select_samples
+    from core.dataset import select_samples
 
     return [tiny / r["sample_id"] for r in select_samples(tiny, "train")]

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from bench.cli import run as bench
-from bench.io import read_json
+from core.jsonio import read_json
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def interact(tmp_path_factory) -> Path:
 
 
 def _split(data: Path, split: str) -> list[Path]:
-    from bench.dataset_format import select_samples
+    from core.dataset import select_samples
 
     return [data / r["sample_id"] for r in select_samples(data, split)]
 

@@ -69,7 +69,7 @@ def _scores(asset: dict, gt: dict) -> dict[str, float]:
 
 
 def test_registry_config_and_card():
-    from bench.config import load_method_config
+    from core.method_config import load_method_config
     from methods.physinteract.method import DEFAULTS
     from methods.registry import make_method
 
@@ -178,7 +178,7 @@ def test_bench_run_on_mpm_and_interaction_data(tmp_path):
     import yaml
 
     from bench.cli import run as bench
-    from bench.io import read_json
+    from core.jsonio import read_json
 
     cfg = tmp_path / "pi.yaml"
     cfg.write_text(yaml.safe_dump({"iterations": 2, "n_particles": 100, "n_grid": 12, "log10_E_bounds": [3.5, 4.6]}))

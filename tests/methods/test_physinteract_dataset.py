@@ -50,7 +50,7 @@ def test_per_particle_field_recovers_a_two_region_field_on_dataset_data(tmp_path
     from scipy.spatial import cKDTree
 
     from bench.cli import run as bench
-    from bench.io import read_json
+    from core.jsonio import read_json
 
     (tmp_path / "p.yaml").write_text(PROFILE)
     data = tmp_path / "data"

@@ -174,7 +174,7 @@ def _profile_yaml() -> str:
     """
     import yaml
 
-    from bench.config import resolve_profile_path
+    from datagen.profile import resolve_profile_path
 
     d = yaml.safe_load(resolve_profile_path("tiny").read_text())
     d.update(name="pt-test", seed=11, n_samples=1, splits={"train": 0.0, "val": 0.0, "test": 1.0})

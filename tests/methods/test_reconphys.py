@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from bench.cli import main, run
-from bench.errors import UserError
+from core.errors import UserError
 from methods.reconphys import ReconPhys
 from methods.reconphys.scene import object_seed, sample_anchors
 from methods.training import latest_checkpoint, load_checkpoint
@@ -33,7 +33,7 @@ def test_anchors_are_seeded_by_object_id():
 def test_object_hash_gt_anchors_are_reconphys_anchors(tmp_path):
     """ReconPhys §4.1 protocol: GT drawn with ``anchor_sampling: object_hash`` has exactly the anchors
     (and kNN springs) that ReconPhys builds from the sample's canonical Gaussians with the same settings."""
-    from bench.config import load_profile, profile_from_dict
+    from datagen.profile import load_profile, profile_from_dict
     from datagen.generate import generate
     from methods.observation import build_observation
     from methods.reconphys.scene import build_scene

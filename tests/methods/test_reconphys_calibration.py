@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.errors import UserError
-from bench.splits import object_unit_interval
+from core.errors import UserError
+from core.splits import object_unit_interval
 from methods.reconphys import ReconPhys
 from methods.reconphys.calibration import (CALIBRATION_DIR, CALIBRATION_JSON, _SALT, apply_shrinkage, holdout_mask,
                                            shrinkage)

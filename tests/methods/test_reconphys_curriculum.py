@@ -39,7 +39,7 @@ def _self_rendered(m: ReconPhys, item: dict, phys: dict, n: int, observe: bool =
 @pytest.fixture(scope="module")
 def tiny_interact(tmp_path_factory):
     from bench.cli import run
-    from bench.dataset_format import select_samples
+    from core.dataset import select_samples
 
     out = tmp_path_factory.mktemp("rpi") / "tiny_interact"
     assert run(["gen", "--profile", "tiny_interact", "--out", str(out)]) == 0

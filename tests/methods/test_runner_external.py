@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bench.cli import run as bench
-from bench.run_format import read_pred_frames
+from core.rundir import read_pred_frames
 
 EXTERNAL = textwrap.dedent('''
     import json, sys, pathlib
@@ -32,7 +32,7 @@ EXTERNAL = textwrap.dedent('''
 def tiny_data(tmp_path_factory):
     root = tmp_path_factory.mktemp("ext")
     prof = root / "p.yaml"
-    prof.write_text((__import__("bench.config", fromlist=["x"]).PROFILE_DIR / "tiny.yaml").read_text()
+    prof.write_text((__import__("datagen.profile", fromlist=["x"]).PROFILE_DIR / "tiny.yaml").read_text()
                     .replace("n_samples: 6", "n_samples: 2"))
     bench(["gen", "--profile", str(prof), "--out", str(root / "data")])
     return root

@@ -149,7 +149,7 @@ def test_recovers_gt_and_beats_static(tmp_path):
     Tolerances (bench-scale budget, with margin): |log10 K_est - log10 K_gt| < 0.3, friction < 0.15,
     |v0_est - v0_gt| < 0.25 |v0_gt| + 0.1 m/s."""
     from bench.cli import run as bench
-    from bench.io import read_json
+    from core.jsonio import read_json
 
     (tmp_path / "p.yaml").write_text(PROFILE)
     data, root = tmp_path / "data", tmp_path

@@ -7,7 +7,7 @@ import csv
 import pytest
 import torch
 
-from bench.errors import UserError
+from core.errors import UserError
 from methods.training import LOG_CSV, MetricLogger, load_trained_model, resolve_checkpoint, save_checkpoint
 
 

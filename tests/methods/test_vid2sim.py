@@ -44,7 +44,7 @@ def tiny(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def train_samples(tiny) -> list[Path]:
-    from bench.dataset_format import select_samples
+    from core.dataset import select_samples
 
     samples = [tiny / r["sample_id"] for r in select_samples(tiny, "train")]
     assert samples

@@ -5,7 +5,8 @@ import hashlib
 
 import pytest
 
-from metrics.evaluate import digest, track_of
+from core.hashing import digest
+from metrics.evaluate import track_of
 from metrics.physics_params import compare_params
 
 GT = {"stiffness": 1000.0, "log10_stiffness": 3.0, "damping": 0.5, "mass_kg": 1.0, "force_law": "spring_gaus"}

@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.blender, pytest.mark.skipif(not bpy_available(), reaso
 
 
 def _profile(**over):
-    from bench.config import load_profile, profile_from_dict
+    from datagen.profile import load_profile, profile_from_dict
 
     d = load_profile("tiny").model_dump(mode="json")
     base = {"n_samples": 1, "scenario.n_frames": 3, "render.width": 64, "render.height": 64, "render.n_views": 2,
@@ -44,7 +44,7 @@ def _render(faces, verts, cams, tmp_path: Path, engine: str = "cycles", samples:
 
 
 def test_generate_smoke(tmp_path: Path) -> None:
-    from bench.io import read_rgba_png
+    from core.frames import read_rgba_png
     from datagen.generate import generate
 
     recs = generate(tmp_path / "d", _profile())

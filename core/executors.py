@@ -9,7 +9,7 @@ import multiprocessing as mp
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, Callable, Iterator, Sequence
 
-from bench.errors import UserError
+from core.errors import UserError
 
 
 def map_tasks(fn: Callable[..., Any], args: Sequence[tuple[Any, ...]], workers: int = 1,

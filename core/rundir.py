@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from bench.io import frame_name, read_json, read_rgba_png, write_json, write_rgba_png
+from core.frames import frame_name, read_rgba_png, write_rgba_png
+from core.jsonio import read_json, write_json
 
 RUN_FORMAT = "physrecon-run/1"
 STATUS_JSON = "status.json"

@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.errors import UserError
-from bench.io import read_json, read_rgba_png, frame_name, write_text_atomic
-from bench.splits import SPLITS
+from core.errors import UserError
+from core.frames import read_rgba_png, frame_name
+from core.jsonio import read_json, write_text_atomic
+from core.splits import SPLITS
 
 DATASET_FORMAT = "physrecon-dataset/1"
 SAMPLE_FORMAT = "physrecon-sample/1"

@@ -1,4 +1,4 @@
-"""Typed dataset profiles loaded from YAML (``configs/profiles/*.yaml``).
+"""Typed dataset profiles loaded from YAML (``configs/profiles/*.yaml``): the schema of what datagen makes.
 
 Unknown keys and out-of-range values are errors that name the key (pydantic, ``extra='forbid'``).
 """
@@ -9,11 +9,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bench.errors import UserError
+from core.errors import UserError
+from core.yamlio import CONFIG_DIR, load_yaml
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 PROFILE_DIR = CONFIG_DIR / "profiles"
-METHOD_CONFIG_DIR = CONFIG_DIR / "methods"
 
 
 class _Strict(BaseModel):
@@ -260,25 +259,6 @@ def _format_validation(src: str, err: ValidationError) -> UserError:
     return UserError(src, f"key '{key}': {msg}", "fix the value in the YAML file")
 
 
-def load_yaml(path: Path) -> dict[str, Any]:
-    import yaml
-
-    if not path.exists():
-        raise UserError(str(path), "file not found", "check the path")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise UserError(where, f"malformed YAML ({problem})", "fix the syntax (indentation, colons, quotes)") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise UserError(str(path), "top level must be a mapping of keys to values", "see configs/profiles/tiny.yaml")
-    return data
-
-
 def list_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
 
@@ -310,11 +290,3 @@ def profile_from_dict(data: dict[str, Any], src: str = "<config>") -> DatasetPro
         return DatasetProfile.model_validate(data)
     except ValidationError as err:
         raise _format_validation(src, err) from None
-
-
-def load_method_config(name: str, path: str | None = None) -> dict[str, Any]:
-    """Hyper-parameters of a method: ``configs/methods/<name>.yaml`` (or ``path``); {} if none."""
-    p = Path(path) if path else METHOD_CONFIG_DIR / f"{name}.yaml"
-    if path is None and not p.exists():
-        return {}
-    return load_yaml(p)
