@@ -1,4 +1,8 @@
-"""The `bench` command line. Heavy libraries (torch, warp, bpy) are imported only inside verbs."""
+"""The `bench` command line: the face that imports the stages; nothing imports it.
+
+Heavy libraries (torch, warp, bpy) are imported only inside verbs. Every bad input (flag, file, data) is
+one line on stderr naming the flag or file, the reason and the fix, and exit status 2.
+"""
 from __future__ import annotations
 
 import argparse
@@ -18,14 +22,12 @@ def _failures_line(records: list[dict[str, Any]]) -> str:
 
 
 def cmd_gen(a: argparse.Namespace) -> int:
-    from datagen.profile import load_profile
     from core.progress import progress_bar
     from datagen.generate import generate, plan_samples
+    from datagen.profile import load_profile, profile_from_dict
 
     profile = load_profile(a.profile, {"n_samples": a.n, "seed": a.seed})
     if a.physics or a.renderer:  # nested overrides, validated like the YAML
-        from datagen.profile import profile_from_dict
-
         d = profile.model_dump(mode="json")
         if a.physics:
             d["physics"]["model"] = a.physics
@@ -35,7 +37,7 @@ def cmd_gen(a: argparse.Namespace) -> int:
     out = Path(a.out or f"data/{profile.name}")
     with progress_bar(f"gen {profile.name}", profile.n_samples) as cb:
         recs = generate(out, profile, workers=a.workers, force=a.force, on_progress=cb, executor=a.executor,
-                        address=a.address)
+                        address=a.address, threads=a.threads)
     ok = sum(r["status"] == "ok" for r in recs)
     splits = Counter(r["split"] for r in recs)
     print(f"dataset: {out} ({ok}/{len(plan_samples(profile))} ok; splits {dict(splits)}; {_failures_line(recs)})")
@@ -46,26 +48,36 @@ def _default_run_dir(data: Path, method: str, split: str) -> Path:
     return Path("runs") / data.name / f"{method}-{split}"
 
 
+def resolved_method_config(method: str, path: str | None, data: Path | None = None) -> dict[str, Any]:
+    """The method's YAML, validated (one UserError naming the file and key); a learned method's checkpoint
+    resolved when ``data`` is given."""
+    from core.method_config import load_method_config, method_config_source, validate_method_config
+    from methods.base import is_trainable
+    from methods.registry import load_method_class, method_config_class
+
+    cfg = load_method_config(method, path)
+    validate_method_config(method_config_class(method), cfg, method, method_config_source(method, path))
+    cls = load_method_class(method)
+    if data is not None and is_trainable(cls):
+        cfg = cls.resolve_run_config(cfg, data)
+    return cfg
+
+
 def cmd_run(a: argparse.Namespace) -> int:
-    from core.method_config import load_method_config
     from core.dataset import check_split, select_samples
     from core.progress import progress_bar
-    from methods.registry import load_method_class
     from methods.runner import run_method
 
     check_split(a.split)
-    load_method_class(a.method)
-    cfg = load_method_config(a.method, a.method_config)
     data = Path(a.data)
     if not data.exists():
         raise UserError("--data", f"dataset directory '{data}' does not exist", "generate one with `bench gen --out DIR`")
-    hook = getattr(load_method_class(a.method), "resolve_run_config", None)  # learned methods: find the checkpoint
-    cfg = hook(cfg, data) if hook else cfg
-    out = Path(a.out) if a.out else _default_run_dir(data, cfg.get("name", a.method) + ("-transfer" if a.track == "transfer" else ""), a.split)
+    cfg = resolved_method_config(a.method, a.method_config, data)
+    out = Path(a.out) if a.out else _default_run_dir(data, (cfg.get("name") or a.method) + ("-transfer" if a.track == "transfer" else ""), a.split)
     n = len(select_samples(data, a.split))
     with progress_bar(f"run {a.method}", n) as cb:
         res = run_method(a.method, data, a.split, out, cfg, timeout_s=a.timeout, isolate=not a.inline,
-                         resume=not a.force, on_progress=cb, track=a.track)
+                         resume=not a.force, on_progress=cb, track=a.track, threads=a.threads)
     na = sum(r["status"] == "not_applicable" for r in res)
     print(f"run: {out} ({sum(r['status'] == 'ok' for r in res)}/{len(res)} ok; "
           f"{f'{na} not applicable; ' if na else ''}{_failures_line([r for r in res if r['status'] != 'not_applicable'])})")
@@ -73,12 +85,9 @@ def cmd_run(a: argparse.Namespace) -> int:
 
 
 def cmd_train(a: argparse.Namespace) -> int:
-    from core.method_config import load_method_config
-    from methods.registry import load_method_class
-    from methods.training import train_method
+    from methods.training.verb import train_method
 
-    load_method_class(a.method)
-    cfg = load_method_config(a.method, a.method_config)
+    cfg = resolved_method_config(a.method, a.method_config)
     if a.steps is not None:
         cfg["steps"] = a.steps
     res = train_method(a.method, Path(a.data), a.split, Path(a.out) if a.out else None, cfg, resume=not a.force)
@@ -90,25 +99,27 @@ def cmd_train(a: argparse.Namespace) -> int:
 
 
 def cmd_eval(a: argparse.Namespace) -> int:
-    from core.jsonio import read_json
     from core.progress import progress_bar
+    from core.rundir import RunDir
     from metrics.evaluate import evaluate_run
 
     for run in a.runs:
-        rp = Path(run)
-        if not (rp / "run.json").exists():
-            raise UserError(str(rp), "not a run directory (no run.json)", "pass the --out of a `bench run`")
-        n = len(read_json(rp / "run.json")["samples"])
-        with progress_bar(f"eval {rp.name}", n) as cb:
-            evaluate_run(rp, Path(a.data) if a.data else None, on_progress=cb)
-        print(f"scores: {rp / 'results.json'}")
+        rd = RunDir(Path(run))
+        n = len(rd.sample_ids())
+        with progress_bar(f"eval {rd.path.name}", n) as cb:
+            res = evaluate_run(rd.path, Path(a.data) if a.data else None, on_progress=cb)
+        counts = Counter(s["status"] for s in res["samples"])
+        print(f"scores: {rd.results_json} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})")
     return 0
 
 
 def cmd_board(a: argparse.Namespace) -> int:
     from leaderboards.site import build_site
 
-    index = build_site([Path(r) for r in a.runs], Path(a.out), title=a.title, max_sample_pages=a.max_sample_pages)
+    out = Path(a.out)
+    if out.exists() and not out.is_dir():
+        raise UserError("--out", f"'{out}' is a file, not a folder", "pass a folder for the site (it is created if missing)")
+    index = build_site([Path(r) for r in a.runs], out, title=a.title, max_sample_pages=a.max_sample_pages)
     print(f"leaderboard: {index.resolve()}")
     return 0
 
@@ -125,13 +136,13 @@ def cmd_check(a: argparse.Namespace) -> int:
 
 def cmd_list(a: argparse.Namespace) -> int:
     from datagen.profile import list_profiles
-    from methods.registry import available_methods, make_method
+    from methods.registry import available_methods, method_card
 
     if a.what in ("methods", "all"):
         print("methods:")
-        for name in sorted(available_methods()):
-            spec = make_method(name).spec()
-            print(f"  {name:12s} {spec.kind:9s} {spec.label} — inputs: {spec.inputs.describe()}")
+        for name in available_methods():
+            card = method_card(name)
+            print(f"  {name:12s} {card.kind:9s} {card.label} — inputs: {card.inputs.describe()}")
     if a.what in ("profiles", "all"):
         print("profiles: " + ", ".join(list_profiles()))
     return 0
@@ -158,15 +169,55 @@ def cmd_demo(a: argparse.Namespace) -> int:
     return run(["board", *runs, "--out", str(Path(a.out) / "site")])
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one ``UserError`` line (exit 2) instead of usage + message."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        where, _, reason = message.partition(": ") if message.startswith("argument ") else ("command line", "", message)
+        raise UserError(where.removeprefix("argument "), reason, f"see `{self.prog} --help`")
+
+
+def _count(flag: str, lo: int = 1):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"takes a whole number, not '{text}'") from None
+        if v < lo:
+            raise argparse.ArgumentTypeError(f"must be at least {lo}, not {v}")
+        return v
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"takes seconds, not '{text}'") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return v
+
+
+def _methods_help() -> str:
+    from methods.registry import available_methods
+
+    return "method name: " + ", ".join(available_methods()) + " (`bench list` shows their inputs)"
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bench", description="physrecon-bench: datasets with exact GT physics, method runs, metrics and leaderboards.")
-    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    from methods.runner import DEFAULT_TIMEOUT_S
+
+    p = _Parser(prog="bench", description="physrecon-bench: datasets with exact GT physics, method runs, metrics and leaderboards.")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=_Parser)
     g = sub.add_parser("gen", help="generate a dataset (resumes where it stopped)")
     g.add_argument("--profile", default="quick", help="profile name in configs/profiles or a YAML path (default quick)")
-    g.add_argument("--n", type=int, help="number of samples (overrides the profile)")
-    g.add_argument("--seed", type=int, help="root seed (overrides the profile)")
+    g.add_argument("--n", type=_count("--n"), help="number of samples (overrides the profile)")
+    g.add_argument("--seed", type=_count("--seed", 0), help="root seed (overrides the profile)")
     g.add_argument("--out", help="dataset directory (default data/<profile>)")
-    g.add_argument("--workers", type=int, default=1, help="local worker processes")
+    g.add_argument("--workers", type=_count("--workers"), default=1, help="worker processes (default 1)")
+    g.add_argument("--threads", type=_count("--threads"),
+                   help="CPU threads per worker (default: the machine's CPUs divided by --workers)")
     g.add_argument("--executor", default="local", choices=["local", "ray"], help="where samples run")
     g.add_argument("--address", help="Ray cluster address (with --executor ray; default: start a local Ray)")
     g.add_argument("--physics", choices=["spring_mass", "reduced", "mpm", "mixed"], help="GT physics model (overrides the profile)")
@@ -174,52 +225,57 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--force", action="store_true", help="regenerate every sample")
     g.set_defaults(fn=cmd_gen)
     r = sub.add_parser("run", help="run a method on a split of a dataset")
-    r.add_argument("--method", required=True)
-    r.add_argument("--data", default="data/quick", help="dataset directory")
-    r.add_argument("--split", default="test", help="train | val | test | all")
-    r.add_argument("--out", help="run directory (default runs/<dataset>/<method>-<split>)")
+    r.add_argument("--method", required=True, help=_methods_help())
+    r.add_argument("--data", default="data/quick", help="dataset directory (default data/quick)")
+    r.add_argument("--split", default="test", help="train | val | test | all (default test)")
+    r.add_argument("--out", help="run directory (default runs/<dataset>/<name>-<split>)")
     r.add_argument("--method-config", help="YAML of method settings (default configs/methods/<method>.yaml)")
-    r.add_argument("--timeout", type=float, default=3600.0, help="seconds per sample before it is recorded as failed")
+    r.add_argument("--timeout", type=_seconds,
+                   help=f"seconds per sample before it is recorded as failed (wins over the config's timeout_s; "
+                        f"default: timeout_s, else {DEFAULT_TIMEOUT_S:g})")
+    r.add_argument("--threads", type=_count("--threads"),
+                   help="CPU threads of each sample's process (wins over the config's threads; default: the CPUs)")
     r.add_argument("--inline", action="store_true", help="run in this process (no per-sample isolation or timeout)")
-    r.add_argument("--force", action="store_true", help="re-run samples that already have a status")
+    r.add_argument("--force", action="store_true", help="discard the run directory's samples and run them all again")
     r.add_argument("--track", default="default", choices=["default", "transfer"],
                    help="transfer: fit on the observed data, predict under the held-out interaction (transfer/controls.npy)")
     r.set_defaults(fn=cmd_run)
     t = sub.add_parser("train", help="train a learned method (e.g. reconphys) on a split; resumes from the latest checkpoint")
-    t.add_argument("--method", required=True)
-    t.add_argument("--data", default="data/quick", help="dataset directory")
-    t.add_argument("--split", default="train", help="train | val | test | all")
+    t.add_argument("--method", required=True, help=_methods_help())
+    t.add_argument("--data", default="data/quick", help="dataset directory (default data/quick)")
+    t.add_argument("--split", default="train", help="train | val | test | all (default train)")
     t.add_argument("--out", help="checkpoint directory (default runs/checkpoints/<method>/<dataset name>)")
     t.add_argument("--method-config", help="YAML of method settings (default configs/methods/<method>.yaml)")
-    t.add_argument("--steps", type=int, help="total optimisation steps (overrides the method config)")
+    t.add_argument("--steps", type=_count("--steps", 0), help="total optimisation steps (overrides the method config)")
     t.add_argument("--force", action="store_true", help="start from scratch (delete the checkpoints in --out)")
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("eval", help="score run directories (writes metrics.json per sample, results.json)")
-    e.add_argument("runs", nargs="+")
+    e.add_argument("runs", nargs="+", metavar="RUN", help="run directories (the --out of `bench run`)")
     e.add_argument("--data", help="dataset directory (default: the one recorded in run.json)")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("board", help="build the static HTML leaderboard from scored runs")
-    b.add_argument("runs", nargs="+")
-    b.add_argument("--out", default="site")
-    b.add_argument("--max-sample-pages", type=int, help="cap the per-sample pages (large datasets); default: all")
-    b.add_argument("--title", default="physrecon-bench leaderboard")
+    b.add_argument("runs", nargs="+", metavar="RUN", help="scored run directories (`bench eval` first)")
+    b.add_argument("--out", default="site", help="site folder (default site)")
+    b.add_argument("--max-sample-pages", type=_count("--max-sample-pages", 0),
+                   help="cap the per-sample pages (large datasets); default: all")
+    b.add_argument("--title", default="physrecon-bench leaderboard", help="page title")
     b.set_defaults(fn=cmd_board)
-    c = sub.add_parser("check", help="validate a dataset or run directory (files, hashes, shapes)")
-    c.add_argument("path")
+    c = sub.add_parser("check", help="validate a dataset or run directory (names, files, hashes, shapes)")
+    c.add_argument("path", help="a dataset directory (manifest.jsonl) or a run directory (run.json)")
     c.set_defaults(fn=cmd_check)
     ls = sub.add_parser("list", help="list methods and profiles")
     ls.add_argument("what", nargs="?", default="all", choices=["methods", "profiles", "all"])
     ls.set_defaults(fn=cmd_list)
     s = sub.add_parser("show", help="show one sample: GT physics, files, a preview")
     s.add_argument("sample", help="sample directory, or a sample id with --data")
-    s.add_argument("--data")
-    s.add_argument("--no-preview", action="store_true")
+    s.add_argument("--data", help="dataset directory the sample id is in")
+    s.add_argument("--no-preview", action="store_true", help="skip the terminal preview of the frames")
     s.set_defaults(fn=cmd_show)
     d = sub.add_parser("demo", help="gen -> run static & oracle -> eval -> board, in one go")
-    d.add_argument("--profile", default="quick")
-    d.add_argument("--n", type=int)
-    d.add_argument("--split", default="test")
-    d.add_argument("--out", default="bench-demo")
+    d.add_argument("--profile", default="quick", help="dataset profile (default quick)")
+    d.add_argument("--n", type=_count("--n"), help="number of samples (default: the profile's)")
+    d.add_argument("--split", default="test", help="split the baselines run on (default test)")
+    d.add_argument("--out", default="bench-demo", help="folder for data/, runs/ and site/ (default bench-demo)")
     d.set_defaults(fn=cmd_demo)
     return p
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.dataset import FAILURE_JSON, SampleDir
+from core.dataset import SampleDir
 from core.errors import UserError
 from core.jsonio import read_json
 
@@ -31,14 +31,16 @@ def show_sample(path: Path, data: Path | None = None, preview: bool = True) -> N
     from rich.table import Table
 
     if data is not None and not path.exists():
-        path = data / str(path)
-    if (path / FAILURE_JSON).exists():
-        f = read_json(path / FAILURE_JSON)
+        from core.names import child
+
+        path = child(data, str(path), "sample id", "the command line")
+    s = SampleDir(path)
+    if s.failure_json.exists():
+        f = read_json(s.failure_json)
         Console().print(f"[red]sample {f['sample_id']} failed[/red]: {f['reason']}")
         return
-    if not (path / "sample.json").exists():
+    if not s.sample_json.exists():
         raise UserError(str(path), "not a sample directory (no sample.json)", "pass DATA/<sample_id>, or the id with --data DATA")
-    s = SampleDir(path)
     m = s.meta
     con = Console()
     con.print(f"[bold]{m['sample_id']}[/bold]  object {m['object_id']}  split {m['split']}  seed {m['seed']}")
@@ -55,9 +57,9 @@ def show_sample(path: Path, data: Path | None = None, preview: bool = True) -> N
               f"views {m['render']['views']} (held out {m['render']['held_out_views']}); "
               f"background {m['render']['background']}; gravity {m['world']['gravity']}")
     files = sorted(p for p in path.rglob("*") if p.is_file())
-    con.print(f"{len(files)} files, {sum(p.stat().st_size for p in files) / 1e6:.2f} MB; preview: {path / 'preview.gif'}")
+    con.print(f"{len(files)} files, {sum(p.stat().st_size for p in files) / 1e6:.2f} MB; preview: {s.preview_gif}")
     if preview:
-        v = m["render"]["monocular_view"]
+        v = s.monocular_view
         frames = [s.frame(v, t)[0] for t in (0, s.n_observed - 1, s.n_frames - 1)]
         con.print(f"{v} at frames 0, {s.n_observed - 1}, {s.n_frames - 1}:")
         con.print(_blocks(np.concatenate(frames, axis=1), width=96))

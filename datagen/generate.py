@@ -1,25 +1,41 @@
 """`bench gen`: plan samples from a profile, generate them (resumably) and write the manifest.
 
-Sample ``i`` is a pure function of (profile, i): its seed is ``stable_seed(profile.seed, "sample", i)``
+Candidate ``i`` is a pure function of (profile, i): its seed is ``stable_seed(profile.seed, "sample", i)``
 and its object is the i-th entry of a seeded cycle over the objects, so a larger ``--n`` only appends.
-Each sample is written into a temp dir and renamed into place; a killed run leaves no half sample,
-and a re-run skips complete samples, redoes missing ones and yields the same manifest bytes.
+``--n N`` asks for N *usable* samples: candidates 0..N-1 are made first; while some failed, the next
+``deficit`` candidates are made as replacements (a bounded number, ``max_candidates``). Failures stay in
+the manifest with their reason. The set of candidates made depends only on the profile, never on the
+number of workers or the executor, so the manifest bytes do not either.
+
+Each sample is written into a temp dir and renamed into place; a killed run leaves no half sample. A
+re-run skips complete samples whose files still match the manifest, regenerates those that do not
+(and those whose failure was transient: a timeout, a crash, an I/O error), and refuses to touch a
+directory holding files the generator did not write.
 """
 from __future__ import annotations
 
+import platform
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from datagen.profile import DatasetProfile, profile_from_dict
-from core.dataset import DATASET_FORMAT, DATASET_JSON, FAILURE_JSON, write_manifest
-from core.errors import UserError
 from core.atomic import atomic_dir, remove_stale_temps
+from core.dataset import (DATASET_FORMAT, DATASET_JSON, FAILURE_JSON, MANIFEST, SampleDir, read_manifest,
+                          verify_sample, write_manifest)
+from core.errors import UserError
 from core.hashing import sha256_bytes, stable_seed
 from core.jsonio import dumps, read_json, write_json
 from core.splits import split_of
+from datagen.profile import DatasetProfile, profile_from_dict
+from datagen.writer import UNHASHED
+
+GENERATION_LOG = "generation.jsonl"
+#: exception types whose failure may not recur (retried on resume); anything else is deterministic
+TRANSIENT = ("TimeoutError", "TimeoutExpired", "MemoryError", "OSError", "ConnectionError", "BrokenProcessPool",
+             "BlenderWorkerError", "URLError")
 
 
 def object_ids(profile: DatasetProfile) -> list[str]:
@@ -28,12 +44,17 @@ def object_ids(profile: DatasetProfile) -> list[str]:
     return list_object_ids(profile.assets)
 
 
-def plan_samples(profile: DatasetProfile) -> list[dict[str, Any]]:
-    """The deterministic plan: sample id, index, seed, object id, category and split per sample.
+def max_candidates(n: int) -> int:
+    """How many candidates ``--n n`` may try before it stops with fewer usable samples (replacements are
+    also not drawn when the first ``n`` candidates gave nothing usable: the profile itself is broken)."""
+    return n + max(4, n)
+
+
+def plan_candidates(profile: DatasetProfile, n: int) -> list[dict[str, Any]]:
+    """The first ``n`` candidates: sample id, index, seed, object id, category, split, physics draw.
 
     Objects are visited in a seeded order; each visit yields ``splits.samples_per_object[split]``
-    consecutive samples (different physics, same object); the cycle repeats until ``n_samples``.
-    Sample ``i`` depends only on (profile, i), so a larger ``--n`` only appends.
+    consecutive candidates (different physics, same object); the cycle repeats as long as needed.
     """
     ids = object_ids(profile)
     order = np.random.default_rng(stable_seed(profile.seed, "objects")).permutation(len(ids))
@@ -41,18 +62,23 @@ def plan_samples(profile: DatasetProfile) -> list[dict[str, Any]]:
     per = s.samples_per_object.model_dump()
     plan: list[dict[str, Any]] = []
     visit = 0
-    while len(plan) < profile.n_samples:
+    while len(plan) < n:
         oid = ids[order[visit % len(ids)]]
         split = split_of(oid, s.train, s.val, s.test)
         for rep in range(per[split]):
             i = len(plan)
-            if i >= profile.n_samples:
+            if i >= n:
                 break
             plan.append({"sample_id": f"s{i:05d}", "index": i, "seed": stable_seed(profile.seed, "sample", i),
                          "object_id": oid, "category": oid.split("/")[1] if oid.startswith("proc/") else "",
                          "split": split, "physics_draw": rep})
         visit += 1
     return plan
+
+
+def plan_samples(profile: DatasetProfile) -> list[dict[str, Any]]:
+    """The deterministic plan when no candidate fails: the first ``n_samples`` candidates."""
+    return plan_candidates(profile, profile.n_samples)
 
 
 def _time_split(profile: DatasetProfile) -> dict[str, Any]:
@@ -70,11 +96,14 @@ def _record(plan: dict[str, Any], profile: DatasetProfile, status: str, reason: 
     }
 
 
-def generate_one(root: str, profile_json: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
+def generate_one(root: str, profile_json: dict[str, Any], plan: dict[str, Any], threads: int | None = None) -> dict[str, Any]:
     """Generate one sample into ``root/<sample_id>`` atomically; failures are recorded, not raised."""
-    from datagen.scene import build_scene
+    from core.processes import limit_threads
+    from datagen.sample_build import build_scene
     from datagen.writer import write_sample
 
+    if threads:
+        limit_threads(threads)
     profile = profile_from_dict(profile_json)
     final = Path(root) / plan["sample_id"]
     rng = np.random.default_rng(plan["seed"])
@@ -89,8 +118,9 @@ def generate_one(root: str, profile_json: dict[str, Any], plan: dict[str, Any]) 
         return _record(plan, profile, "ok", None, files)
     except Exception as exc:  # a failure is a result: record it with its reason
         reason = _reason(exc)
+        transient = type(exc).__name__ in TRANSIENT or isinstance(exc, (TimeoutError, MemoryError, ConnectionError))
         with atomic_dir(final) as tmp:
-            write_json(tmp / FAILURE_JSON, {**meta, "status": "failed", "reason": reason,
+            write_json(tmp / FAILURE_JSON, {**meta, "status": "failed", "reason": reason, "transient": transient,
                                             "traceback": traceback.format_exc(limit=8)})
         return _record(plan, profile, "failed", reason, {})
 
@@ -102,62 +132,124 @@ def _reason(exc: Exception) -> str:
     return f"{name}[{kind}]: {text}" if isinstance(kind, str) and kind else f"{name}: {text}"
 
 
-def existing_record(root: Path, plan: dict[str, Any], profile: DatasetProfile) -> dict[str, Any] | None:
-    """The manifest record of an already complete sample dir, or None if it must be (re)made."""
-    d = root / plan["sample_id"]
-    if (d / "sample.json").exists():
-        from core.hashing import sha256_file
+def _listing(d: Path) -> set[str]:
+    return {str(p.relative_to(d)) for p in d.rglob("*") if p.is_file()}
 
-        from datagen.writer import UNHASHED
 
-        files = {str(p.relative_to(d)): sha256_file(p) for p in sorted(d.rglob("*")) if p.is_file() and p.name not in UNHASHED}
-        meta = read_json(d / "sample.json")
-        return _record({**plan, "category": meta["category"], "physics_model": meta["physics"]["model"]}, profile, "ok", None, files)
-    if (d / FAILURE_JSON).exists():
-        return _record(plan, profile, "failed", read_json(d / FAILURE_JSON)["reason"], {})
+def existing_record(root: Path, plan: dict[str, Any], profile: DatasetProfile,
+                    recorded: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The manifest record of an already complete sample dir, or None if it must be (re)made.
+
+    A complete sample is kept only if its files match ``recorded`` (its manifest line) byte for byte;
+    a transient failure is retried. A directory with files the generator did not write is refused.
+    """
+    s = SampleDir(root / plan["sample_id"])
+    if not s.path.exists():
+        return None
+    files = _listing(s.path)
+    if s.sample_json.exists():
+        if recorded is not None and recorded.get("status") == "ok":
+            foreign = files - set(recorded["files"]) - {f for f in files if Path(f).name in UNHASHED}
+            if foreign:
+                _refuse(s.path, sorted(foreign))
+            if verify_sample(root, recorded):
+                return None  # corrupted or incomplete since it was recorded: regenerate, never re-hash
+            return recorded
+        if recorded is None:  # no manifest line (e.g. the manifest was lost): hash what is there
+            from core.hashing import sha256_file
+
+            meta = read_json(s.sample_json)
+            hashed = {f: sha256_file(s.path / f) for f in sorted(files) if Path(f).name not in UNHASHED}
+            return _record({**plan, "category": meta["category"], "physics_model": meta["physics"]["model"]},
+                           profile, "ok", None, hashed)
+        return None
+    if s.failure_json.exists():
+        if files != {FAILURE_JSON}:
+            _refuse(s.path, sorted(files - {FAILURE_JSON}))
+        fail = read_json(s.failure_json)
+        return None if fail.get("transient") else _record(plan, profile, "failed", fail["reason"], {})
+    _refuse(s.path, sorted(files))
     return None
 
 
+def _refuse(d: Path, files: list[str]) -> None:
+    shown = ", ".join(files[:3]) + (f" (+{len(files) - 3} more)" if len(files) > 3 else "")
+    raise UserError(str(d), f"holds files `bench gen` did not write ({shown or 'an empty folder'}); nothing was deleted",
+                    "move them out of the dataset directory, or use another --out")
+
+
 def prepare_root(root: Path, profile: DatasetProfile, force: bool = False) -> None:
-    """Create/validate ``dataset.json``; refuse to mix configs in one dataset dir."""
+    """Create/validate ``dataset.json``; refuse to mix configs in one dataset dir, or to write into a folder
+    that is not a dataset."""
     cfg = profile.model_dump(mode="json")
     cfg_hash = sha256_bytes(dumps({k: v for k, v in cfg.items() if k != "n_samples"}).encode())
     ds = root / DATASET_JSON
-    if ds.exists() and not force:
+    if root.exists() and not root.is_dir():
+        raise UserError("--out", f"'{root}' is a file, not a folder", "pass a folder for the dataset")
+    if root.is_dir() and not ds.exists() and any(p for p in root.iterdir() if not p.name.startswith(".tmp-")):
+        raise UserError("--out", f"'{root}' exists and is not a dataset (no {DATASET_JSON}); nothing was written",
+                        "pass a new or empty folder")
+    if ds.exists():
         old = read_json(ds)
-        if old.get("config_sha256") != cfg_hash:
+        if old.get("config_sha256") != cfg_hash and not force:
             raise UserError(str(ds), "this dataset was generated with a different profile/config",
                             "use a new --out directory, or --force to overwrite it")
-    root.mkdir(parents=True, exist_ok=True)
-    write_json(ds, {"format": DATASET_FORMAT, "profile": profile.name, "config": cfg, "config_sha256": cfg_hash,
-                    "note": "n_samples may grow across resumed runs; samples are a pure function of (config, index)"})
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        write_json(ds, {"format": DATASET_FORMAT, "profile": profile.name, "config": cfg, "config_sha256": cfg_hash,
+                        "note": "n_samples may grow across resumed runs; samples are a pure function of (config, index)"})
+    except OSError as exc:
+        raise UserError("--out", f"cannot write '{root}' ({exc.strerror or exc})", "choose a folder you can write to") from None
     remove_stale_temps(root)
+
+
+def _log_generation(root: Path, entry: dict[str, Any]) -> None:
+    with open(root / GENERATION_LOG, "a") as f:
+        f.write(dumps(entry).replace("\n", " ").strip() + "\n")
 
 
 def generate(root: Path, profile: DatasetProfile, workers: int = 1, force: bool = False,
              on_progress: Callable[[int, int, dict[str, Any]], None] | None = None,
-             executor: str = "local", address: str | None = None) -> list[dict[str, Any]]:
-    """Generate every planned sample not yet complete; write the manifest after each one."""
+             executor: str = "local", address: str | None = None, threads: int | None = None) -> list[dict[str, Any]]:
+    """Generate until ``profile.n_samples`` usable samples exist; write the manifest after each one.
+
+    Returns the records of every candidate made (usable and failed), in candidate order.
+    """
     from core.executors import map_tasks
+    from core.processes import cpu_count, thread_share
 
     prepare_root(root, profile, force)
-    plan = plan_samples(profile)
-    records: dict[str, dict[str, Any]] = {}
-    todo = []
-    for p in plan:
-        rec = None if force else existing_record(root, p, profile)
-        if rec is None:
-            todo.append(p)
-        else:
-            records[p["sample_id"]] = rec
-    done = len(records)
-    write_manifest(root, list(records.values()))
+    t_start = time.time()
+    n_threads = thread_share(workers, threads)
+    old = {r["sample_id"]: r for r in read_manifest(root)} if (root / MANIFEST).exists() and not force else {}
+    want, limit = profile.n_samples, max_candidates(profile.n_samples)
     pj = profile.model_dump(mode="json")
-    for rec in map_tasks(generate_one, [(str(root), pj, p) for p in todo], workers=workers, executor=executor,
-                         address=address):
-        records[rec["sample_id"]] = rec
+    records: dict[str, dict[str, Any]] = {}
+    n_cand, n_ok = 0, 0
+    while n_ok < want and n_cand < limit:
+        batch = plan_candidates(profile, min(limit, n_cand + (want - n_ok)))[n_cand:]
+        n_cand += len(batch)
+        todo = []
+        for p in batch:
+            rec = None if force else existing_record(root, p, profile, old.get(p["sample_id"]))
+            if rec is None:
+                todo.append(p)
+            else:
+                records[p["sample_id"]] = rec
         write_manifest(root, list(records.values()))
-        done += 1
-        if on_progress:
-            on_progress(done, len(plan), rec)
-    return [records[p["sample_id"]] for p in plan]
+        for rec in map_tasks(generate_one, [(str(root), pj, p, n_threads) for p in todo], workers=workers,
+                             executor=executor, address=address):
+            records[rec["sample_id"]] = rec
+            write_manifest(root, list(records.values()))
+            if on_progress:
+                on_progress(sum(r["status"] == "ok" for r in records.values()), want, rec)
+        n_ok = sum(r["status"] == "ok" for r in records.values())
+        if n_ok == 0:
+            break  # not one usable sample among the first candidates: replacements would fail the same way
+    write_manifest(root, list(records.values()))
+    _log_generation(root, {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t_start)),
+                           "seconds": round(time.time() - t_start, 1), "usable": n_ok, "wanted": want,
+                           "candidates": n_cand, "workers": workers, "threads_per_worker": n_threads,
+                           "executor": executor, "cpus": cpu_count(), "host": platform.node(),
+                           "machine": f"{platform.system()} {platform.machine()}"})
+    return [records[f"s{i:05d}"] for i in range(n_cand)]

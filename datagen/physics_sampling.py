@@ -49,17 +49,6 @@ def sample_mpm_params(cfg: MPMConfig, rng: np.random.Generator) -> dict[str, Any
     return out
 
 
-def spring_mass_params_from_record(p: dict[str, Any]) -> Any:
-    """SpringMassParams from a sample.json ``physics.params`` record (used by datagen and oracle)."""
-    from physics.spring_mass import SpringMassParams
-
-    return SpringMassParams(
-        force_law=p["force_law"], stiffness=p["stiffness"], damping=p["damping"],
-        total_mass=p["mass_kg"], ground_model=p["ground_model"], ground_height=0.0,
-        restitution=p["restitution"], friction=p["friction"],
-    )
-
-
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """Uniform random rotation matrix (normalised Gaussian quaternion, Shoemake)."""
     q = rng.normal(size=4)

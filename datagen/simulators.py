@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from datagen.profile import MPMConfig, ReducedConfig, SpringMassConfig
-from datagen.physics_sampling import spring_mass_params_from_record
+from physics.spring_mass.record import params_from_record as spring_mass_params
 
 
 @dataclass
@@ -48,7 +48,7 @@ def spring_mass_rollout(cfg: SpringMassConfig, gt: dict[str, Any], anchors0: np.
 
     edges, rest = knn_springs(anchors0, cfg.knn)
     n = anchors0.shape[0]
-    params = spring_mass_params_from_record(gt)
+    params = spring_mass_params(gt)
     cedges = None
     if controls is not None:
         params.control_stiffness = float(control_cfg.control_stiffness)
@@ -110,9 +110,11 @@ def reduced_rollout(cfg: ReducedConfig, gt: dict[str, Any], volume_pts: np.ndarr
     for q in queries0:
         out.append(pos[:, k:k + q.shape[0]])
         k += q.shape[0]
+    from physics.reduced.record import record_from_params
+
     record = {"n_particles": int(n), "n_handles": int(model.n_total), "skinning_steps": cfg.skinning_steps,
-              "substeps": cfg.substeps, "dt": params.dt, "cubature": "farthest-point", "integrator": "implicit Euler + Newton",
-              "material": "stable neo-Hookean (Smith et al. 2018)", "floor_stiffness": params.floor_stiffness,
+              **record_from_params(params), "cubature": "farthest-point", "integrator": "implicit Euler + Newton",
+              "material": "stable neo-Hookean (Smith et al. 2018)",
               "total_volume_m3": float(total_volume), "skinning_seed": int(seed % (2**31))}
     if controls is not None:  # what a re-simulation under other controls needs (oracle, transfer track)
         record["controls"] = {"radius_m": float(control_cfg.control_radius_m), "mode": "penalty",
@@ -147,9 +149,10 @@ def mpm_rollout(cfg: MPMConfig, gt: dict[str, Any], verts: np.ndarray, faces: np
     for q in queries0:
         idx, wts = idw_binding(q, x0, k=8)
         out.append(np.asarray(apply_binding(q, x0, particles, idx, wts, mode="lbs"), np.float32))
-    record = {"n_particles": int(x0.shape[0]), "particle_spacing_m": float(fill.spacing), "n_grid": cfg.n_grid,
+    from physics.mpm.record import record_from_params
+
+    record = {"n_particles": int(x0.shape[0]), "particle_spacing_m": float(fill.spacing), **record_from_params(params),
               "dx_m": float(res.dx), "substeps": int(res.substeps), "dt": float(res.dt),
-              "domain": {"lo": list(params.domain_lo), "hi": list(params.domain_hi)},
               "constitutive": "fixed-corotated (PhysInteract eq. 1)", "transfer": "MLS-MPM, quadratic B-splines"}
     if controls is not None:  # what a re-simulation under other controls needs (oracle, transfer track)
         record["controls"] = {"radius_m": float(control_cfg.control_radius_m), "mode": "position",

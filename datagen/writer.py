@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 
 from datagen.profile import DatasetProfile
-from core.dataset import SAMPLE_FORMAT
-from core.frames import frame_name, write_rgba_png
+from core.dataset import SAMPLE_FORMAT, GTTrack, SampleDir
+from core.frames import write_rgba_png
 from core.hashing import sha256_file
 from core.jsonio import write_json
 from core.versions import package_versions
-from datagen.scene import Scene, asset_record
+from datagen.sample_build import Scene, asset_record
 
 #: Files kept in a sample dir but left out of its manifest hashes (logs with timings).
 UNHASHED = frozenset({"blender.log"})
@@ -38,15 +38,15 @@ def make_cameras(profile: DatasetProfile) -> list[Any]:
     )
 
 
-def _write_frames(out: Path, frames: dict[str, dict[str, np.ndarray]], n_frames: int) -> None:
+def _write_frames(gt: GTTrack, frames: dict[str, dict[str, np.ndarray]], n_frames: int) -> None:
     for view, f in frames.items():
-        (out / "depth" / view).mkdir(parents=True, exist_ok=True)
         for t in range(n_frames):
-            write_rgba_png(out / "rgb" / view / frame_name(t), f["rgb"][t], f["alpha"][t])
-            np.save(out / "depth" / view / f"{t:04d}.npy", f["depth"][t])
+            write_rgba_png(gt.rgb_path(view, t), f["rgb"][t], f["alpha"][t])
+            gt.depth_path(view, t).parent.mkdir(parents=True, exist_ok=True)
+            np.save(gt.depth_path(view, t), f["depth"][t])
 
 
-def _write_transfer(out: Path, scene: Scene, profile: DatasetProfile, cams: list[Any]) -> None:
+def _write_transfer(sample: SampleDir, scene: Scene, profile: DatasetProfile, cams: list[Any]) -> None:
     """The held-out interaction (transfer track): controls, GT trajectories and frames under them."""
     from types import SimpleNamespace
 
@@ -54,14 +54,14 @@ def _write_transfer(out: Path, scene: Scene, profile: DatasetProfile, cams: list
 
     tr = scene.transfer
     assert tr is not None
-    tdir = out / "transfer"
-    tdir.mkdir()
-    np.save(tdir / "controls.npy", tr["controls"])
-    np.save(tdir / "points.npy", tr["points"])
-    np.save(tdir / "particles.npy", tr["particles"])
+    gt = sample.transfer
+    gt.root.mkdir()
+    np.save(gt.controls_path, tr["controls"])
+    np.save(gt.points_path, tr["points"])
+    np.save(gt.particles_path, tr["particles"])
     view = SimpleNamespace(points=tr["points"], mesh_vertices=tr["mesh_vertices"], colors=scene.colors,
                            gaussian_scale=scene.gaussian_scale, mesh=scene.mesh)
-    _write_frames(tdir, render_sample_frames(profile, view, cams, tdir), tr["points"].shape[0])
+    _write_frames(gt, render_sample_frames(profile, view, cams, gt.root), tr["points"].shape[0])
 
 
 def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: DatasetProfile) -> dict[str, str]:
@@ -71,39 +71,36 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
     from render.gaussians_ply import write_gaussians_ply
 
     rc = profile.render
+    sample = SampleDir(out)
     cams = make_cameras(profile)
     n_frames = scene.points.shape[0]
     frames = render_sample_frames(profile, scene, cams, out)
-    _write_frames(out, frames, n_frames)
-    write_json(out / "cameras.json", {"convention": "opencv", "cameras": [c.to_json() for c in cams]})
-    paths = {c.name: [f"rgb/{c.name}/{frame_name(t)}" for t in range(n_frames)] for c in cams}
-    write_json(out / "transforms.json", cameras_to_transforms_json(cams, {k: v[0] for k, v in paths.items()}))
+    _write_frames(sample.main, frames, n_frames)
+    write_json(sample.cameras_json, {"convention": "opencv", "cameras": [c.to_json() for c in cams]})
+    first = {c.name: str(sample.rgb_path(c.name, 0).relative_to(out)) for c in cams}
+    write_json(sample.transforms_json, cameras_to_transforms_json(cams, first))
 
-    (out / "gt").mkdir(exist_ok=True)
-    np.save(out / "gt" / "points.npy", scene.points)
-    np.save(out / "gt" / "particles.npy", scene.particles)
-    if scene.physics["model"] == "spring_mass":
-        np.savez(out / "gt" / "springs.npz", **scene.gt_arrays)
-    elif scene.physics["model"] == "mpm":
-        np.savez(out / "gt" / "fields.npz", **scene.gt_arrays)  # per-particle E, nu, volume
-    else:
-        np.savez(out / "gt" / f"{scene.physics['model']}.npz", **scene.gt_arrays)
+    sample.gt_dir.mkdir(exist_ok=True)
+    np.save(sample.main.points_path, scene.points)
+    np.save(sample.main.particles_path, scene.particles)
+    gt_npz = {"spring_mass": "springs", "mpm": "fields"}.get(scene.physics["model"], scene.physics["model"])
+    np.savez(sample.gt_file(f"{gt_npz}.npz"), **scene.gt_arrays)  # springs / per-particle E, nu, volume / reduced
     if scene.controls is not None:
-        np.save(out / "gt" / "controls.npy", scene.controls)
+        np.save(sample.main.controls_path, scene.controls)
     if scene.transfer is not None:
-        _write_transfer(out, scene, profile, cams)
-    (out / "asset").mkdir(exist_ok=True)
+        _write_transfer(sample, scene, profile, cams)
+    sample.asset_dir.mkdir(exist_ok=True)
     m = scene.points.shape[1]
-    write_gaussians_ply(out / "asset" / "gaussians.ply", scene.points[0], np.full(m, scene.gaussian_scale, np.float32),
+    write_gaussians_ply(sample.gaussians_ply, scene.points[0], np.full(m, scene.gaussian_scale, np.float32),
                         scene.colors, np.ones(m, np.float32))
     from datagen.assets import save_obj
 
-    save_obj(scene.mesh, out / "asset")
+    save_obj(scene.mesh, sample.asset_dir)
     if rc.preview:
         from render.video import write_gif
 
         strip = [np.concatenate([frames[c.name]["rgb"][t] for c in cams], axis=1) for t in range(n_frames)]
-        write_gif(out / "preview.gif", strip, fps=profile.scenario.fps)
+        write_gif(sample.preview_gif, strip, fps=profile.scenario.fps)
 
     seen = [c.name for c in cams[: rc.n_views - rc.held_out_views]]
     meta = {
@@ -140,5 +137,5 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
         },
         "versions": package_versions(),
     }
-    write_json(out / "sample.json", meta)
+    write_json(sample.sample_json, meta)
     return {str(p.relative_to(out)): sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file() and p.name not in UNHASHED}

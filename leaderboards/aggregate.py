@@ -6,7 +6,11 @@ with the GT model is the string ``"n/a"`` (per sample and, when no sample has it
 Means / std (population) / count are over a group's successful samples of per-sample means.
 A ``not_applicable`` sample (a method that cannot take the track's controls) is counted in
 ``not_applicable``, neither ok nor failed; a group with no ok sample and at least one
-not-applicable sample shows "n/a" for every metric.
+not-applicable sample shows "n/a" for every metric. A ``not_run`` sample (the run dir was scored
+before `bench run` finished) is counted in ``not_run``, never as a failure.
+
+Each (method config, dataset, split, track, sample) counts once: a run dir given twice, or a copy of
+one, contributes its samples once; ``load_results`` says what it dropped.
 """
 from __future__ import annotations
 
@@ -20,11 +24,13 @@ import pandas as pd
 from core.errors import UserError
 from core.jsonio import read_json
 
+from metrics.conventions import METRICS
+
 NA = "n/a"
 NOT_APPLICABLE = "not_applicable"
-IMAGE_COLS = ("psnr", "psnr_channel_mean", "ssim", "ssim_skimage7", "lpips", "iou")
-GEOMETRY_COLS = ("chamfer", "chamfer_reconphys", "chamfer_springgaus_x1e6", "chamfer_phystwin_l1", "emd", "emd_sq",
-                 "tracking_error")
+NOT_RUN = "not_run"
+IMAGE_COLS = tuple(n for n, m in METRICS.items() if m.kind in ("image", "image_batch"))
+GEOMETRY_COLS = tuple(n for n, m in METRICS.items() if m.kind in ("points", "tracks"))
 PHASES = ("observed", "future")
 GROUPS = ("all", "seen", "held_out")
 KEYS = ("track", "method", "label", "kind")
@@ -33,17 +39,39 @@ ID_COLS = ("track", "method", "label", "kind", "split", "sample_id", "object_id"
 COST_COLS = ("fit_s", "predict_s", "runtime_s", "peak_mem_mb")
 
 
-def load_results(run_dirs: Iterable[Path]) -> list[dict[str, Any]]:
-    """Each run's results.json (+ ``run_dir``, and run.json's config when results lack it)."""
-    out = []
+def results_key(res: dict[str, Any]) -> tuple[str, ...]:
+    """What makes two scored runs the same experiment: method and its config, dataset, split, track."""
+    return (str(res.get("method")), str(res.get("config_sha256")),
+            str(res.get("dataset_manifest_sha256") or res.get("dataset")), str(res.get("split")),
+            str(res.get("track") or "default"))
+
+
+def load_results(run_dirs: Iterable[Path], dropped: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each run's results.json (+ ``run_dir``, and run.json's config when results lack it).
+
+    A sample already contributed by an earlier run with the same ``results_key`` is dropped (a run dir
+    given twice, or a copy of one); one line per dropped run is appended to ``dropped``.
+    """
+    from core.rundir import RunDir
+
+    out, seen = [], set()
     for rd in map(Path, run_dirs):
-        p = rd / "results.json"
-        if not p.exists():
+        run = RunDir(rd)
+        if not run.exists() and not run.results_json.exists():
+            raise UserError(str(rd), "not a run directory (no run.json)", "pass the --out of a `bench run`, scored by `bench eval`")
+        if not run.results_json.exists():
             raise UserError(str(rd), "no results.json (the run is not scored)", f"run `bench eval {rd}` first")
-        res = read_json(p)
+        res = read_json(run.results_json)
         res["run_dir"] = str(rd)
-        if res.get("config") is None and (rd / "run.json").exists():
-            res["config"] = read_json(rd / "run.json").get("config")
+        if res.get("config") is None and run.exists():
+            res["config"] = run.meta().get("config")
+        key = results_key(res)
+        keep = [smp for smp in res["samples"] if (key, smp["sample_id"]) not in seen]
+        if len(keep) < len(res["samples"]) and dropped is not None:
+            dropped.append(f"{rd}: {len(res['samples']) - len(keep)} sample(s) of {res['method_spec']['label']} dropped, "
+                           "already counted from another run dir with the same method config, dataset, split and track")
+        seen.update((key, smp["sample_id"]) for smp in keep)
+        res["samples"] = keep
         out.append(res)
     return out
 
@@ -145,7 +173,8 @@ def aggregate(samples: pd.DataFrame, by: Iterable[str] = (), columns: Iterable[s
         ok = g[g["status"] == "ok"]
         row: dict[str, Any] = dict(zip(keys, key))
         n_na = int((g["status"] == NOT_APPLICABLE).sum())
-        row.update(n=len(g), ok=len(ok), failed=len(g) - len(ok) - n_na, not_applicable=n_na)
+        n_nr = int((g["status"] == NOT_RUN).sum())
+        row.update(n=len(g), ok=len(ok), failed=len(g) - len(ok) - n_na - n_nr, not_applicable=n_na, not_run=n_nr)
         all_na = ok.empty and n_na > 0
         for c in cols:
             if c in g:
@@ -167,4 +196,4 @@ def failures(samples: pd.DataFrame) -> pd.DataFrame:
     cols = ["track", "method", "label", "sample_id", "object_id", "category", "reason"]
     if samples.empty:
         return pd.DataFrame(columns=cols)
-    return samples[~samples["status"].isin(["ok", NOT_APPLICABLE])][cols].reset_index(drop=True)
+    return samples[~samples["status"].isin(["ok", NOT_APPLICABLE, NOT_RUN])][cols].reset_index(drop=True)

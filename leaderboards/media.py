@@ -23,17 +23,19 @@ def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_
     Returns None (writes nothing) when the dataset or the predicted frames are not on this machine.
     """
     from core.dataset import SampleDir
-    from core.rundir import read_pred_frames
+    from core.names import child
+    from core.rundir import RunSample
     from render.video import write_gif
 
-    if not (dataset / sample_id / "sample.json").exists():
+    sample = SampleDir(child(dataset, sample_id, "sample id", run_dir / "results.json"))
+    if not sample.sample_json.exists():
         return None
-    sample = SampleDir(dataset / sample_id)
-    mono = sample.meta["render"]["monocular_view"]
+    mono = sample.monocular_view
     views = [mono] + [v for v in sample.views if v != mono]
     rows = []
+    run_sample = RunSample(child(run_dir, sample_id, "sample id", run_dir / "results.json"))
     for view in views[:max_views]:
-        pred = read_pred_frames(run_dir / sample_id, view, sample.n_frames)
+        pred = run_sample.read_frames(view, sample.n_frames)
         if pred is None:
             continue
         rows.append([np.concatenate([sample.frame(view, t)[0], pred[0][t]], axis=1) for t in range(sample.n_frames)])
@@ -54,7 +56,10 @@ def _f(v: Any) -> float | None:
 def frame_series(run_dir: Path, sample_id: str) -> dict[str, list[float | None]]:
     """Per-frame metric values of one sample from its metrics.json: image metrics averaged over the
     views (``psnr`` ...), geometry metrics as stored. Empty when the sample has no metrics."""
-    p = run_dir / sample_id / "metrics.json"
+    from core.names import child
+    from core.rundir import RunSample
+
+    p = RunSample(child(run_dir, sample_id, "sample id", run_dir / "results.json")).metrics_json
     if not p.exists():
         return {}
     pf = read_json(p).get("per_frame") or {}

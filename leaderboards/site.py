@@ -96,7 +96,8 @@ def _env() -> Any:
 def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench leaderboard",
                max_sample_pages: int | None = None) -> Path:
     """Write the site into ``out``; returns ``out/index.html``."""
-    results = load_results(run_dirs)
+    dropped: list[str] = []
+    results = load_results(run_dirs, dropped)
     samples = sample_table(results)
     out.mkdir(parents=True, exist_ok=True)
     tdir = out / "tables"
@@ -162,7 +163,7 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
     index.write_text(env.get_template("index.html.j2").render(
         **common, page_title=title, track_sections=sections, notes=index_notes.all(), methods=methods,
         failures=fails, gallery=gallery, datasets=datasets, splits=sorted({r["split"] for r in results}),
-        unavailable=unavailable, dataset_notes=dataset_notes(datasets)))
+        unavailable=unavailable + dropped, dataset_notes=dataset_notes(datasets)))
     return index
 
 
@@ -215,7 +216,10 @@ def _sample_pages(env: Any, common: dict[str, Any], out: Path, results: list[dic
                   sample_href: dict[tuple[str, str], str], method_href: dict[str, str], track_href: dict[str, str],
                   limit: int | None) -> list[dict[str, Any]]:
     """Write one page per (dataset, sample); returns the index gallery (first GIF of each run)."""
+    from core.dataset import SampleDir
     from core.jsonio import read_json
+    from core.names import child
+    from core.rundir import RunSample
 
     by_key: dict[tuple[str, str], list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for r in results:
@@ -226,7 +230,7 @@ def _sample_pages(env: Any, common: dict[str, Any], out: Path, results: list[dic
         if limit is not None and i >= limit:
             break
         anims, series, info = [], {}, dict(entries[0][1])
-        meta_p = Path(ds) / sid / "sample.json"
+        meta_p = SampleDir(child(Path(ds), sid, "sample id", "results.json")).sample_json
         t_meta = read_json(meta_p)["time"] if meta_p.exists() else {}
         for r, s in entries:
             spec, run_dir = r["method_spec"], Path(r["run_dir"])
@@ -244,7 +248,7 @@ def _sample_pages(env: Any, common: dict[str, Any], out: Path, results: list[dic
             for m, _ in PLOT_METRICS:
                 if m in fs:
                     series.setdefault(m, {})[spec["label"]] = fs[m]
-            mp = run_dir / sid / "metrics.json"
+            mp = RunSample(child(run_dir, sid, "sample id", run_dir / "results.json")).metrics_json
             if not t_meta and mp.exists():
                 t_meta = read_json(mp).get("time") or {}
         n_obs = t_meta.get("n_observed")

@@ -81,7 +81,7 @@ class Table:
     notes: dict[str, int] = field(default_factory=dict)  # metric -> footnote number
 
     def header(self) -> list[str]:
-        return [*[k.replace("_", " ") for k in self.keys], "Method", *(["n", "ok", "failed", "n/a"] if self.counts else []),
+        return [*[k.replace("_", " ") for k in self.keys], "Method", *(["n", "ok", "failed", "n/a", "not run"] if self.counts else []),
                 *[c.header for c in self.cols]]
 
     def cells(self) -> list[list[str]]:
@@ -89,7 +89,7 @@ class Table:
         for _, r in self.data.iterrows():
             row = [str(r[k]) for k in self.keys] + [str(r["label"])]
             if self.counts:
-                row += [str(r["n"]), str(r["ok"]), str(r["failed"]), str(r.get("not_applicable", 0))]
+                row += [str(r["n"]), str(r["ok"]), str(r["failed"]), str(r.get("not_applicable", 0)), str(r.get("not_run", 0))]
             row += [fmt(r.get(c.column, math.nan), r.get(f"{c.column}:std"), c.decimals) for c in self.cols]
             out.append(row)
         return out
@@ -97,7 +97,7 @@ class Table:
     def numeric(self) -> pd.DataFrame:
         """The exported numbers: keys, method, counts, and mean / std / n of every shown column."""
         cols = [*self.keys, *[k for k in ("track", "method", "label", "kind") if k not in self.keys],
-                *(["n", "ok", "failed", "not_applicable"] if self.counts else [])]
+                *(["n", "ok", "failed", "not_applicable", "not_run"] if self.counts else [])]
         for c in self.cols:
             cols += [c.column, f"{c.column}:std", f"{c.column}:n"]
         df = self.data.reindex(columns=cols)

@@ -10,31 +10,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-
-#: keys of a method YAML that the harness reads (not the method's hyper-parameters)
-HARNESS_CONFIG_KEYS = frozenset({"timeout_s", "description", "name"})
-
-
-def merge_config(method: str, defaults: dict[str, Any], config: dict[str, Any] | None,
-                 nested: tuple[str, ...] = ()) -> dict[str, Any]:
-    """``defaults`` overridden by ``config``; dict-valued ``nested`` keys are merged one level deep.
-
-    Keys that are neither defaults nor harness keys raise ValueError naming the method and the keys.
-    """
-    cfg = {**defaults, **{k: dict(defaults[k]) for k in nested}}
-    unknown = set(config or {}) - set(defaults) - HARNESS_CONFIG_KEYS
-    if unknown:
-        raise ValueError(f"{method}: unknown config keys {sorted(unknown)}")
-    for k, v in (config or {}).items():
-        if k in nested:
-            cfg[k].update(v or {})
-        elif k in defaults:
-            cfg[k] = v
-    return cfg
+from core.method_config import MethodConfig, validate_method_config
 
 
 @dataclass(frozen=True)
@@ -118,8 +98,17 @@ class MethodSpec:
 
 
 class Method(ABC):
-    """Base class of built-in and third-party methods. Subclasses set the class attributes."""
+    """Base class of built-in and third-party methods.
 
+    A subclass sets ``card`` (its ``MethodSpec``, kept in a light ``spec`` module so `bench list` does not
+    import the method) and ``Config`` (its typed settings, a ``core.method_config.MethodConfig``). The
+    card's fields are copied onto the class (``name``, ``label``, ``inputs``, ``kind`` ...); an instance may
+    change its ``label`` (e.g. a configuration that is no longer feed-forward). ``self.config`` is the raw
+    mapping it was given, ``self.cfg`` the validated settings with every default filled in.
+    """
+
+    card: ClassVar[MethodSpec | None] = None
+    Config: ClassVar[type[MethodConfig]] = MethodConfig
     name: str = ""
     label: str = ""
     paper: str = ""
@@ -129,11 +118,24 @@ class Method(ABC):
     kind: Literal["baseline", "method", "external"] = "method"
     runs_externally: bool = False  # True: run_sample() does fit + predict outside Python
 
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        card = cls.__dict__.get("card")
+        if card is not None:
+            for f in ("name", "label", "paper", "description", "replaces", "inputs", "kind"):
+                setattr(cls, f, getattr(card, f))
+
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         self.config = dict(config or {})
+        self.cfg: dict[str, Any] = validate_method_config(self.Config, self.config, self.name or type(self).__name__).to_dict()
+
+    @classmethod
+    def class_spec(cls) -> MethodSpec:
+        """The card from the class attributes (for third-party methods that set them instead of ``card``)."""
+        return MethodSpec(cls.name, cls.label or cls.name, cls.paper, cls.description, cls.replaces, cls.inputs, cls.kind)
 
     def spec(self) -> MethodSpec:
-        """The method's card (instance-level: an external method's card comes from its config)."""
+        """The method's card as this instance shows it (an external method's card comes from its config)."""
         return MethodSpec(self.name, self.label or self.name, self.paper, self.description, self.replaces,
                           self.inputs, self.kind)
 
@@ -145,6 +147,12 @@ class Method(ABC):
     def predict(self, asset: Any, query: Query) -> Prediction:
         """Render and simulate the asset for every queried frame and camera."""
 
+    def parameter_ranges(self) -> dict[str, dict[str, tuple[float, float]]]:
+        """Per GT model this method estimates (``pred/params.json`` model), each reported parameter's reach in
+        sample.json units: (lo, hi) searched, or (v, v) for a value it assumes. `bench run` checks them against
+        the dataset's ranges (``methods.ranges``). Methods that report no parameters return {}."""
+        return {}
+
     def export_asset(self, asset: Any, out_dir: Path) -> None:
         """Write the simulation-ready asset (e.g. Gaussians PLY + physics JSON) into ``out_dir``.
 
@@ -155,3 +163,23 @@ class Method(ABC):
     def run_sample(self, obs: Observation, query: Query, workdir: Path) -> Prediction:
         """Hook for methods that run outside Python (``external``); built-ins use fit + predict."""
         return self.predict(self.fit(obs), query)
+
+
+class TrainableMethod(ABC):
+    """A method with a learned stage (mixed into a ``Method`` subclass): `bench train` calls ``train``;
+    `bench run` first calls ``resolve_run_config``, which finds the checkpoint the config names (or the
+    default one) and records it in the run config, or raises a ``UserError`` saying how to train one."""
+
+    @abstractmethod
+    def train(self, samples: list[Path], out_dir: Path) -> dict[str, Any]:
+        """Train on ``samples`` (sample dirs) into the checkpoint dir ``out_dir``; returns a summary."""
+
+    @classmethod
+    @abstractmethod
+    def resolve_run_config(cls, config: dict[str, Any], data_root: Path) -> dict[str, Any]:
+        """``config`` with its checkpoint resolved for a run on ``data_root``."""
+
+
+def is_trainable(cls: type) -> bool:
+    """Whether a method class has a learned stage."""
+    return isinstance(cls, type) and issubclass(cls, TrainableMethod)

@@ -8,7 +8,7 @@ Configure it with a YAML file (``bench run --method external --method-config my.
     inputs: {views: multi, depth: true, canonical: false}
     timeout_s: 1800
 
-The program reads ``{input}`` (observation.json, cameras.json, rgb/<view>/<t>.png for the observed
+The command runs without a shell (``methods.external_spec``). The program reads ``{input}`` (observation.json, cameras.json, rgb/<view>/<t>.png for the observed
 frames of the views it may see, depth/ and asset/gaussians.ply and tracks.npy if declared) and
 writes ``{output}/pred/`` in run format v1 (see bench/run_format.py): one RGBA PNG per frame per
 camera listed in cameras.json, and optionally points.npy and params.json. No import of our code.
@@ -23,40 +23,26 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import UserError
 from core.frames import frame_name, write_rgba_png
 from core.jsonio import write_json
-from core.rundir import read_pred_frames, read_pred_params, read_pred_points
+from core.rundir import RunSample
 from methods.base import Method, MethodInputs, Observation, Prediction, Query
-
-_INPUT_KEYS = {"views", "rgb", "masks", "depth", "canonical", "tracks"}
-
+from methods.external_spec import CARD, ExternalConfig
 
 class ExternalMethod(Method):
-    name = "external"
-    label = "External command"
-    paper = "user supplied"
-    description = "Runs a user command template on an exported observation directory."
-    kind = "external"
+    card = CARD
+    Config = ExternalConfig
     runs_externally = True
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
-        cfg = self.config
-        unknown = set(cfg) - {"name", "label", "paper", "description", "replaces", "command", "inputs", "timeout_s"}
-        if unknown:
-            raise UserError("--method-config", f"unknown key(s) {sorted(unknown)} for the external method",
-                            "allowed: name, label, paper, description, replaces, command, inputs, timeout_s")
-        inputs = dict(cfg.get("inputs") or {})
-        bad = set(inputs) - _INPUT_KEYS
-        if bad:
-            raise UserError("--method-config", f"unknown input key(s) {sorted(bad)}", f"allowed: {sorted(_INPUT_KEYS)}")
-        self.inputs = MethodInputs(**inputs)
-        self.name = str(cfg.get("name", "external"))
+        cfg = self.cfg
+        self.inputs = MethodInputs(**cfg["inputs"])
+        self.name = str(cfg.get("name") or "external")
         for key in ("label", "paper", "description", "replaces"):
-            if key in cfg:
+            if cfg.get(key):
                 setattr(self, key, str(cfg[key]))
-        self.command = cfg.get("command")
+        self.command = cfg["command"]
 
     def fit(self, obs: Observation) -> Any:
         return obs
@@ -65,9 +51,6 @@ class ExternalMethod(Method):
         raise RuntimeError("external methods run through run_sample (they need a working directory)")
 
     def run_sample(self, obs: Observation, query: Query, workdir: Path) -> Prediction:
-        if not self.command:
-            raise UserError("--method-config", "the external method needs a 'command' template",
-                            "add command: \"python run.py --input {input} --output {output}\"")
         inp, out = workdir / "input", workdir / "output"
         for d in (inp, out):
             shutil.rmtree(d, ignore_errors=True)
@@ -80,17 +63,18 @@ class ExternalMethod(Method):
             tail = (workdir / "external.log").read_text()[-300:].strip().replace("\n", " | ")
             raise RuntimeError(f"external command exited with {proc.returncode}: {tail}")
         rgb, alpha = {}, {}
+        written = RunSample(out)
         for cam in query.cameras:
-            fr = read_pred_frames(out, cam.name, query.n_frames)
+            fr = written.read_frames(cam.name, query.n_frames)
             if fr is not None:
                 rgb[cam.name], alpha[cam.name] = fr
         if not rgb:
             raise RuntimeError(f"external command wrote no frames under {out}/pred/rgb/<view>/")
-        points, corr = read_pred_points(out)
+        points, corr = written.read_points()
         exported = sorted(str(p.relative_to(inp)) for p in inp.rglob("*") if p.is_file())
         write_json(workdir / "input_files.json", exported)  # what the program was shown
         shutil.rmtree(inp)  # a copy of dataset files: not kept in the run dir
-        return Prediction(rgb=rgb, alpha=alpha, points=points, points_correspond=corr, params=read_pred_params(out))
+        return Prediction(rgb=rgb, alpha=alpha, points=points, points_correspond=corr, params=written.read_params())
 
 
 def export_observation(obs: Observation, query: Query, dest: Path) -> None:

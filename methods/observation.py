@@ -2,23 +2,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from core.dataset import SampleDir
-from core.jsonio import read_json
 from methods.base import MethodInputs, Observation, Query
 
 
 def visible_views(sample: SampleDir, inputs: MethodInputs) -> list[str]:
-    r = sample.meta["render"]
-    return [r["monocular_view"]] if inputs.views == "mono" else list(r["seen_views"])
+    return [sample.monocular_view] if inputs.views == "mono" else sample.seen_views
+
+
+def cameras_of(sample: SampleDir) -> list[Any]:
+    """The sample's cameras (render.cameras.Camera), names checked."""
+    from render.cameras import Camera
+
+    return [Camera.from_json(c) for c in sample.camera_records()]
 
 
 def load_canonical(sample_path: Path) -> dict[str, np.ndarray]:
     from render.gaussians_ply import read_gaussians_ply
 
-    g = read_gaussians_ply(sample_path / "asset" / "gaussians.ply")
+    g = read_gaussians_ply(SampleDir(sample_path).gaussians_ply)
     return {k: np.asarray(v) for k, v in g.items()}
 
 
@@ -43,7 +49,7 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
     meta = s.meta
     t_obs = s.n_observed
     views = visible_views(s, inputs)
-    cams = [c for c in s.cameras() if c.name in views]
+    cams = [c for c in cameras_of(s) if c.name in views]
     obs = Observation(
         sample_id=meta["sample_id"], object_id=meta["object_id"], fps=float(meta["time"]["fps"]),
         n_frames=s.n_frames, n_observed=t_obs, background=tuple(meta["render"]["background"]),
@@ -61,22 +67,19 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
         obs.canonical = load_canonical(s.path)
     if inputs.tracks:
         obs.tracks = s.points()[:t_obs].copy()
-    controls = s.path / "gt" / "controls.npy"
-    if inputs.controls and controls.exists():
-        obs.controls = np.load(controls)[:t_obs]
+    controls = s.controls() if (inputs.controls or inputs.gt_physics) else None
+    if inputs.controls and controls is not None:
+        obs.controls = controls[:t_obs]
     if inputs.gt_physics:
         obs.gt = {"physics": meta["physics"], "scenario": meta["scenario"], "binding": meta["binding"],
-                  "particles0": s.particles()[0].copy(), "points": s.points(),
-                  "controls": np.load(controls) if controls.exists() else None}
-        springs = s.path / "gt" / "springs.npz"
-        if springs.exists():
-            obs.gt.update({k: v for k, v in np.load(springs).items()})
-        fields = s.path / "gt" / "fields.npz"
-        if fields.exists():  # MPM: per-particle E, nu, rest volume
-            obs.gt["fields"] = dict(np.load(fields).items())
-        reduced = s.path / "gt" / "reduced.npz"
-        if reduced.exists():  # reduced LBS: cubature points and the skinning MLP's weights
-            obs.gt["reduced"] = dict(np.load(reduced).items())
+                  "particles0": s.particles()[0].copy(), "points": s.points(), "controls": controls}
+        obs.gt.update(s.gt_npz("springs") or {})
+        fields = s.gt_npz("fields")
+        if fields is not None:  # MPM: per-particle E, nu, rest volume
+            obs.gt["fields"] = fields
+        reduced = s.gt_npz("reduced")
+        if reduced is not None:  # reduced LBS: cubature points and the skinning MLP's weights
+            obs.gt["reduced"] = reduced
     return obs
 
 
@@ -84,12 +87,8 @@ def build_query(sample_path: Path, transfer: bool = False) -> Query:
     """Every frame and camera of the sample; the interaction's control trajectory if it has one
     (``transfer``: the held-out interaction ``transfer/controls.npy`` of the transfer track)."""
     s = SampleDir(Path(sample_path))
-    controls = s.path / ("transfer" if transfer else "gt") / "controls.npy"
-    if transfer and not controls.exists():
-        raise FileNotFoundError(f"{controls}: the sample has no held-out transfer interaction")
-    return Query(n_frames=s.n_frames, fps=float(s.meta["time"]["fps"]), cameras=s.cameras(),
-                 controls=np.load(controls) if controls.exists() else None)
-
-
-def gt_meta(sample_path: Path) -> dict:
-    return read_json(Path(sample_path) / "sample.json")
+    gt = s.track("transfer" if transfer else None)
+    controls = gt.controls()
+    if transfer and controls is None:
+        raise FileNotFoundError(f"{gt.controls_path}: the sample has no held-out transfer interaction")
+    return Query(n_frames=s.n_frames, fps=float(s.meta["time"]["fps"]), cameras=cameras_of(s), controls=controls)

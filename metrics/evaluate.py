@@ -22,15 +22,19 @@ from typing import Any, Callable
 import numpy as np
 
 from core.dataset import SampleDir, read_manifest
-from core.errors import UserError
+from core.errors import DataError, UserError
 from core.hashing import digest, sha256_file
-from core.jsonio import read_json, write_json
-from core.rundir import STATUS_JSON, read_pred_frames, read_pred_params, read_pred_points
+from core.jsonio import write_json
+from core.rundir import RunDir, RunSample
+from metrics.conventions import METRICS, MetricSpec
 
 EVAL_FORMAT = "physrecon-metrics/1"
-IMAGE_METRICS = ("psnr", "psnr_channel_mean", "ssim", "ssim_skimage7", "iou")
-GEOMETRY_METRICS = ("chamfer", "chamfer_reconphys", "chamfer_springgaus_x1e6", "chamfer_phystwin_l1", "emd", "emd_sq")
+#: the metrics of each kind, in registry order (``metrics.conventions`` drives what is computed)
+IMAGE_METRICS = tuple(n for n, m in METRICS.items() if m.kind == "image")
+GEOMETRY_METRICS = tuple(n for n, m in METRICS.items() if m.kind == "points")
+TRACK_METRICS = tuple(n for n, m in METRICS.items() if m.kind == "tracks")
 DEFAULT_EVAL = {"emd_n": 256, "emd_seed": 0, "chamfer_n": None, "chamfer_seed": 0, "iou_threshold": 0.5, "lpips": True}
+NOT_RUN = "not_run"
 _TRACKS = {"freefall": "freefall", "interaction": "interaction", "transfer": "transfer"}
 _warned: set[str] = set()
 
@@ -56,30 +60,18 @@ def _notify_once(line: str) -> None:
         print(line, file=sys.stderr)
 
 
-def _image_metrics(pred_rgb, pred_a, gt_rgb, gt_a, thr: float) -> dict[str, float]:
-    from metrics import image as im
-
-    return {
-        "psnr": im.psnr(pred_rgb, gt_rgb),
-        "psnr_channel_mean": im.psnr_channel_mean(pred_rgb, gt_rgb),
-        "ssim": im.ssim_gaussian11(pred_rgb, gt_rgb),
-        "ssim_skimage7": im.ssim_skimage7(pred_rgb, gt_rgb),
-        "iou": im.silhouette_iou(pred_a, gt_a, threshold=thr),
-    }
+def _bound(names: tuple[str, ...], cfg: dict[str, Any]) -> list[tuple[str, MetricSpec, Any, dict[str, Any]]]:
+    return [(n, METRICS[n], METRICS[n].resolve(), METRICS[n].call_kwargs(cfg)) for n in names]
 
 
-def _geometry_metrics(pred: np.ndarray, gt: np.ndarray, cfg: dict[str, Any]) -> dict[str, float]:
-    from metrics import geometry as g
-
-    n, s = cfg["chamfer_n"], cfg["chamfer_seed"]
-    return {
-        "chamfer": g.chamfer_l2sq_mean(pred, gt, n=n, seed=s),
-        "chamfer_reconphys": g.chamfer_reconphys(pred, gt, n=n, seed=s),
-        "chamfer_springgaus_x1e6": g.chamfer_springgaus_x1e6(pred, gt, n=n, seed=s),
-        "chamfer_phystwin_l1": g.chamfer_phystwin_l1(pred, gt, n=n, seed=s),
-        "emd": g.emd(pred, gt, n=cfg["emd_n"], seed=cfg["emd_seed"], squared=False),
-        "emd_sq": g.emd(pred, gt, n=cfg["emd_n"], seed=cfg["emd_seed"], squared=True),
-    }
+def _image_rows(pred: tuple[np.ndarray, np.ndarray], gt: list[tuple[np.ndarray, np.ndarray]], metrics) -> dict[str, list[float]]:
+    """Per-frame values of every image metric of one view (rgb metrics on RGB, alpha metrics on alpha)."""
+    out: dict[str, list[float]] = {n: [] for n, *_ in metrics}
+    for t, (g_rgb, g_a) in enumerate(gt):
+        for n, spec, fn, kw in metrics:
+            p, g = (pred[0][t], g_rgb) if spec.reads == "rgb" else (pred[1][t], g_a)
+            out[n].append(float(fn(p, g, **kw)))
+    return out
 
 
 def _mean(values: list[float]) -> float | None:
@@ -106,21 +98,6 @@ def _cost(status: dict[str, Any]) -> dict[str, Any]:
     return cost
 
 
-def gt_root(sample_path: Path, track: str | None) -> Path:
-    """Where the GT frames / points of ``track`` live: ``transfer/`` for the transfer track."""
-    return Path(sample_path) / "transfer" if track == "transfer" else Path(sample_path)
-
-
-def _gt_frame(root: Path, view: str, t: int) -> tuple[np.ndarray, np.ndarray]:
-    from core.frames import frame_name, read_rgba_png
-
-    return read_rgba_png(root / "rgb" / view / frame_name(t))
-
-
-def _gt_points(sample_path: Path, track: str | None) -> np.ndarray:
-    return np.load(gt_root(sample_path, track) / "points.npy") if track == "transfer" else SampleDir(sample_path).points()
-
-
 def field_material_accuracy(sample_path: Path, run_sample: Path) -> dict[str, Any] | None:
     """MA (PhysInteract eq. 6) of a predicted per-particle E field against ``gt/fields.npz`` E.
 
@@ -129,7 +106,7 @@ def field_material_accuracy(sample_path: Path, run_sample: Path) -> dict[str, An
     """
     from metrics.physics_params import material_accuracy
 
-    pf, gf = run_sample / "pred" / "fields.npz", sample_path / "gt" / "fields.npz"
+    pf, gf = RunSample(run_sample).fields_npz, SampleDir(sample_path).gt_file("fields.npz")
     if not pf.exists() or not gf.exists():
         return None
     pred, gt = np.load(pf), np.load(gf)
@@ -149,88 +126,97 @@ def field_material_accuracy(sample_path: Path, run_sample: Path) -> dict[str, An
 
 def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
                     lpips_info: dict[str, Any] | None = None, run: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Compute every metric of one sample; returns the metrics.json content."""
+    """Compute every metric of one sample (the kinds ``metrics.conventions`` declares); returns the
+    metrics.json content. A sample without status.json is ``not_run`` (no metrics, not a failure)."""
     s = SampleDir(sample_path)
+    rs = RunSample(run_sample)
     run = run or {}
     track = run.get("track")
-    root = gt_root(sample_path, track)
+    gt = s.track(track)
     lpips_info = lpips_info or {"status": "disabled", "reason": "not requested"}
-    status = read_json(run_sample / STATUS_JSON) if (run_sample / STATUS_JSON).exists() else {"status": "failed", "reason": "no status.json (not run)"}
+    status = rs.status() or {"status": NOT_RUN, "reason": "no status.json: not run yet (`bench run` resumes)"}
     kind = s.meta["scenario"]["kind"]
+    seen_views, views = s.seen_views, s.views
     out: dict[str, Any] = {"format": EVAL_FORMAT, "sample_id": s.sample_id, "object_id": s.meta["object_id"],
                            "category": s.meta["category"], "physics_model": s.meta["physics"]["model"],
                            "scenario": kind, "track": track_of(run, kind), "status": status["status"],
                            "reason": status.get("reason"), "eval_config": cfg, "cost": _cost(status),
                            "time": {"n_frames": s.n_frames, "n_observed": s.n_observed, "phases": PHASE_CONVENTION},
-                           "views": {"seen": list(s.meta["render"]["seen_views"]),
-                                     "held_out": [v for v in s.views if v not in s.meta["render"]["seen_views"]]}}
+                           "views": {"seen": seen_views, "held_out": [v for v in views if v not in seen_views]}}
     if lpips_info["status"] != "ok":
         out["unavailable"] = {"lpips": lpips_info["reason"]}
     if status["status"] != "ok":
         return out
     T, n_obs = s.n_frames, s.n_observed
-    seen = set(s.meta["render"]["seen_views"])
-    image_metrics = IMAGE_METRICS + (("lpips",) if lpips_info["status"] == "ok" else ())
+    seen = set(seen_views)
+    image = _bound(IMAGE_METRICS, cfg)
+    batch = _bound(("lpips",), cfg) if lpips_info["status"] == "ok" else []
+    image_metrics = IMAGE_METRICS + tuple(n for n, *_ in batch)
     per_view: dict[str, dict[str, list[float]]] = {}
-    for view in s.views:
-        fr = read_pred_frames(run_sample, view, T)
+    for view in views:
+        fr = rs.read_frames(view, T)
         if fr is None:
             continue
-        gt_frames = [_gt_frame(root, view, t) for t in range(T)]
-        rows = [_image_metrics(fr[0][t], fr[1][t], *gt_frames[t], cfg["iou_threshold"]) for t in range(T)]
-        per_view[view] = {m: [r[m] for r in rows] for m in IMAGE_METRICS}
-        if "lpips" in image_metrics:
-            from metrics.lpips import lpips_batch
-
-            per_view[view]["lpips"] = [float(v) for v in lpips_batch(fr[0], np.stack([g[0] for g in gt_frames]))]
+        gt_frames = [gt.frame(view, t) for t in range(T)]
+        per_view[view] = _image_rows(fr, gt_frames, image)
+        for n, _spec, fn, kw in batch:  # metrics that take every frame of the view at once (LPIPS)
+            per_view[view][n] = [float(v) for v in fn(fr[0], np.stack([g[0] for g in gt_frames]), **kw)]
     geo: dict[str, list[float]] = {}
-    pts, corr = read_pred_points(run_sample)
-    gt_pts = _gt_points(sample_path, track)
+    pts, corr = rs.read_points()
+    gt_pts = gt.points()
     if pts is not None:
         if pts.shape[0] != T:
-            raise ValueError(f"{run_sample}/pred/points.npy has {pts.shape[0]} frames, expected {T}")
-        rows = [_geometry_metrics(pts[t], gt_pts[t], cfg) for t in range(T)]
-        geo = {m: [r[m] for r in rows] for m in GEOMETRY_METRICS}
-        if corr and pts.shape[1] == gt_pts.shape[1]:
-            from metrics.geometry import tracking_error
-
-            geo["tracking_error"] = [float(v) for v in tracking_error(pts, gt_pts)]
+            raise ValueError(f"{rs.points_path} has {pts.shape[0]} frames, expected {T}")
+        paired = bool(corr and pts.shape[1] == gt_pts.shape[1])
+        out["geometry_pairing"] = "shared_index" if paired else "independent"
+        for n, _spec, fn, kw in _bound(GEOMETRY_METRICS, cfg):
+            geo[n] = [float(fn(pts[t], gt_pts[t], paired=paired, **kw)) for t in range(T)]
+        if paired:
+            for n, _spec, fn, kw in _bound(TRACK_METRICS, cfg):
+                geo[n] = [float(v) for v in fn(pts, gt_pts, **kw)]
     summary: dict[str, Any] = {}
     for phase, rng in _phase_slices(n_obs, T).items():
         groups = {"all": list(per_view), "seen": [v for v in per_view if v in seen], "held_out": [v for v in per_view if v not in seen]}
-        summary[phase] = {g: {m: _mean([per_view[v][m][t] for v in views for t in rng]) for m in image_metrics}
-                          for g, views in groups.items() if views}
+        summary[phase] = {g: {m: _mean([per_view[v][m][t] for v in vs for t in rng]) for m in image_metrics}
+                          for g, vs in groups.items() if vs}
         summary[phase]["geometry"] = {m: _mean([vals[t] for t in rng]) for m, vals in geo.items()}
     from metrics.physics_params import compare_params
 
     phys = s.meta["physics"]
-    params = compare_params(read_pred_params(run_sample), phys["model"], phys["params"],
+    params = compare_params(rs.read_params(), phys["model"], phys["params"],
                             n_particles=int(phys.get("n_particles", 1)), gt_per_particle=phys.get("per_particle"))
     ma = field_material_accuracy(sample_path, run_sample)
     if ma is not None:
         params["material_accuracy"] = ma
     out.update(per_frame={"image": per_view, "geometry": geo}, summary=summary, params=params,
-               gt_source=str(root.relative_to(sample_path)) or ".", hashes=_hashes(sample_path, run_sample, run))
+               gt_source=str(gt.root.relative_to(s.path)) or ".", hashes=_hashes(sample_path, run_sample, run))
     return out
 
 
 def _hashes(sample_path: Path, run_sample: Path, run: dict[str, Any]) -> dict[str, Any]:
-    pred = {str(p.relative_to(run_sample)): sha256_file(p) for p in sorted((run_sample / "pred").rglob("*")) if p.is_file()}
+    pred_dir = RunSample(run_sample).pred_dir
+    pred = {str(p.relative_to(run_sample)): sha256_file(p) for p in sorted(pred_dir.rglob("*")) if p.is_file()}
     gt = {str(p.relative_to(sample_path)): sha256_file(p) for p in sorted(sample_path.rglob("*"))
           if p.is_file() and (p.parts[-3:-2] == ("rgb",) or p.parent.name in ("gt", "transfer"))}
     return {"pred": pred, "gt": gt, "predictions_sha256": digest(pred), "ground_truth_sha256": digest(gt),
             "config_sha256": run.get("config_sha256")}
 
 
+def _check_gt(sample_path: Path, record: dict[str, Any], gt_hashes: dict[str, str]) -> None:
+    """A GT file read for scoring that differs from the manifest is a ``DataError`` (never a score)."""
+    want = record.get("files") or {}
+    for rel, h in gt_hashes.items():
+        if rel in want and want[rel] != h:
+            raise DataError(str(Path(sample_path) / rel), "sha256 differs from the manifest (the dataset changed "
+                            "or is corrupt); no score was written for this sample")
+
+
 def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, Any] | None = None,
                  on_progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Score every sample of a run dir; writes metrics.json per sample and RUN/results.json."""
-    from metrics.conventions import METRICS
-
-    run_json = run_root / "run.json"
-    if not run_json.exists():
-        raise UserError(str(run_root), "not a run directory (no run.json)", "pass the --out of a `bench run`")
-    run = read_json(run_json)
+    run_dir = RunDir(run_root)
+    run = run_dir.meta()
+    sids = run_dir.sample_ids(run)
     data_root = Path(data_root or run["dataset"])
     if not (data_root / "manifest.jsonl").exists():
         raise UserError("--data", f"dataset '{data_root}' not found", "pass --data pointing at the dataset the run used")
@@ -240,28 +226,32 @@ def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, A
         _notify_once(lp["reason"])
     manifest = {r["sample_id"]: r for r in read_manifest(data_root)}
     results = []
-    for i, sid in enumerate(run["samples"], 1):
+    for i, sid in enumerate(sids, 1):
         if sid not in manifest:
-            raise UserError(str(run_json), f"sample '{sid}' is not in the dataset {data_root}", "pass the --data the run used")
-        m = evaluate_sample(data_root / sid, run_root / sid, cfg, lp, run)
+            raise UserError(str(run_dir.run_json), f"sample '{sid}' is not in the dataset {data_root}", "pass the --data the run used")
+        rs = run_dir.sample(sid)
+        m = evaluate_sample(data_root / sid, rs.path, cfg, lp, run)
+        if m.get("hashes"):
+            _check_gt(data_root / sid, manifest[sid], m["hashes"]["gt"])
         m["split"] = manifest[sid]["split"]
         m["hashes_gt_manifest"] = manifest[sid]["files"] and {k: v for k, v in manifest[sid]["files"].items() if k.startswith("gt/")}
-        write_json(run_root / sid / "metrics.json", m)
+        if m["status"] != NOT_RUN:
+            write_json(rs.metrics_json, m)
         entry = {k: m.get(k) for k in ("sample_id", "object_id", "category", "split", "physics_model", "scenario", "track",
-                                        "status", "reason", "summary", "params", "cost", "unavailable")}
+                                        "status", "reason", "summary", "params", "cost", "unavailable", "geometry_pairing")}
         h = m.get("hashes") or {}
-        entry["hashes"] = {"metrics_sha256": sha256_file(run_root / sid / "metrics.json"),
+        entry["hashes"] = {"metrics_sha256": sha256_file(rs.metrics_json) if rs.metrics_json.exists() and m["status"] != NOT_RUN else None,
                            "predictions_sha256": h.get("predictions_sha256"), "ground_truth_sha256": h.get("ground_truth_sha256")}
         results.append(entry)
         if on_progress:
-            on_progress(i, len(run["samples"]), m)
-    used = [*IMAGE_METRICS, *(["lpips"] if lp["status"] == "ok" else []), *GEOMETRY_METRICS, "tracking_error",
-            "param_abs", "param_log10_abs", "material_accuracy"]
+            on_progress(i, len(sids), m)
+    used = [*IMAGE_METRICS, *(["lpips"] if lp["status"] == "ok" else []), *GEOMETRY_METRICS, *TRACK_METRICS,
+            *(n for n, spec in METRICS.items() if spec.kind == "params")]
     summary = {"format": EVAL_FORMAT, "method": run["method"], "method_spec": run["method_spec"], "split": run["split"],
                "track": run.get("track"), "config": run.get("config"), "config_sha256": run["config_sha256"],
                "dataset": str(data_root), "dataset_manifest_sha256": run.get("dataset_manifest_sha256"),
                "versions": run.get("versions"), "eval_config": cfg, "lpips": lp,
                "protocol": {"phases": PHASE_CONVENTION, **{n: METRICS[n].convention for n in used}},
                "samples": results}
-    write_json(run_root / "results.json", summary)
+    write_json(run_dir.results_json, summary)
     return summary

@@ -7,10 +7,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
+from physics.parameters import LOG_SCALE_PARAMS
+
 __all__ = ["DEFAULT_LOG_PARAMS", "MODULUS_PARAMS", "param_errors", "material_accuracy", "compare_params"]
 
 #: Parameters spanning orders of magnitude; their error is also reported in log10 space.
-DEFAULT_LOG_PARAMS: tuple[str, ...] = ("stiffness", "youngs_modulus", "E", "k", "Y")
+DEFAULT_LOG_PARAMS: tuple[str, ...] = LOG_SCALE_PARAMS
 #: Parameters playing the role of PhysInteract's E in material accuracy (first one present wins).
 MODULUS_PARAMS: tuple[str, ...] = ("youngs_modulus", "E", "Y", "stiffness", "k")
 

@@ -4,6 +4,5 @@ Importing this package is cheap: it imports neither warp nor torch. Submodules:
 
 - ``physics.spring_mass``: differentiable spring-mass simulator (warp kernels, torch autograd).
 - ``physics.binding``: Spring-Gaus eq. 15 inverse-distance binding of points to anchors.
-- ``physics.state``: the tiny ``SimState`` container read by renderers and metrics.
 - ``physics.errors``: ``SimulationDiverged``.
 """

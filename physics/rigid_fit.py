@@ -1,6 +1,6 @@
 """Least-squares rigid fits (Kabsch): the proper rotation of a cross-covariance, and what a rigid motion
 cannot explain of a point trajectory. Shared by the LBS binding (``physics.binding.anchor_rotations``)
-and the deformation probe (``benchmarks/linear_probe.py``). Works on numpy arrays and torch tensors.
+and the deformation probe (``probes/linear_probe.py``). Works on numpy arrays and torch tensors.
 """
 from __future__ import annotations
 

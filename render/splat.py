@@ -14,9 +14,7 @@ Per Gaussian (3DGS eq. 6 and eqs. 2-3 / EWA splatting, Zwicker et al. 2001):
   per-axis box radii ``r_x = ceil(e sqrt(Σ'_xx))``, ``r_y = ceil(e sqrt(Σ'_yy))`` with the
   opacity-aware extent ``e = min(3.33, sqrt(2 ln(255 o)))`` (gsplat 1.5 ``fully_fused_projection``,
   Radl et al. 2024 §B.2: beyond e the Gaussian's α is below 1/255 and skipped anyway), and tiles
-  ``[floor((μ'-r)/ts), ceil((μ'+r)/ts))`` per axis as gsplat ``isect_tiles``. (Until 2026-11 we used
-  ``ceil(3 sqrt(λ_max))``, which dropped α ∈ [1/255, 0.01) tails: up to 1.2e-2 alpha vs gsplat, measured
-  on an H100 with benchmarks/bench_gsplat.py.)
+  ``[floor((μ'-r)/ts), ceil((μ'+r)/ts))`` per axis as gsplat ``isect_tiles``.
 
 Per pixel with centre ``p = (u + 0.5, v + 0.5)`` (3DGS eq. 2-3, front to back by camera z):
 

@@ -34,7 +34,8 @@ def tracks(tmp_path_factory):
     from methods import registry
 
     mp = pytest.MonkeyPatch()
-    mp.setitem(registry.BUILTINS, "nocontrols", f"{__name__}:NoControls")
+    eps = registry._entry_points
+    mp.setattr(registry, "_entry_points", lambda: {**eps(), "nocontrols": f"{__name__}:NoControls"})  # a third-party method
     root = tmp_path_factory.mktemp("tracks")
     data = root / "data"
     bench(["gen", "--profile", "tiny_interact", "--n", "2", "--out", str(data)])
@@ -100,7 +101,7 @@ def test_board_renders_both_tracks(tracks):
     assert "Oracle (GT physics)" in tr and "Static (last observed state)" in tr and "∞" in tr
     inter = (site / "tables" / "interaction-main.md").read_text()
     line = next(li for li in inter.splitlines() if li.startswith("| No controls"))
-    assert line.split("|")[2:6] == [" 2 ", " 0 ", " 0 ", " 2 "] and "n/a" in line.split("|")[6]
+    assert line.split("|")[2:7] == [" 2 ", " 0 ", " 0 ", " 2 ", " 0 "] and "n/a" in line.split("|")[7]
     board = json.loads((site / "leaderboard.json").read_text())
     assert {r["track"] for r in board} == {"interaction", "transfer"}
     assert "n/a" in (site / "track-interaction.html").read_text()

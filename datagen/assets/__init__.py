@@ -1,44 +1,16 @@
-"""Object assets for dataset generation: the mesh type and utilities, the offline procedural
-pack, and `get_asset(object_id)` dispatching on the id prefix. Pure numpy/scipy/trimesh
-(never imports torch)."""
+"""Object assets for dataset generation: the mesh type and its utilities, queries, sampling and file IO,
+and the offline procedural pack. Pure numpy/scipy/trimesh (never imports torch). Loading by id from any
+source (procedural, Objaverse, GSO, local folders) is ``datagen.assets.sources.load_asset``."""
 from __future__ import annotations
 
-from .mesh import (
-    AssetError,
-    AssetMesh,
-    check_mesh,
-    farthest_point_sampling,
-    inside,
-    is_closed,
-    load_mesh_file,
-    normalize,
-    repair,
-    sample_surface,
-    sample_surface_even,
-    sample_texture,
-    sample_volume,
-    save_obj,
-    volume,
-    volume_grid,
-    winding_number,
-)
+from .mesh import AssetError, AssetMesh, check_mesh, is_closed, normalize, repair, sample_texture, volume
+from .meshio import load_mesh_file, save_obj
 from .procedural import SHAPES, list_objects, load_object, object_seed
-
-SOURCES = ("proc/",)  # later: "objaverse/", "gso/", "local/"
-
-
-def get_asset(object_id: str) -> AssetMesh:
-    """Load any asset by id; only procedural ("proc/...") ids exist so far."""
-    if object_id.startswith("proc/"):
-        return load_object(object_id)
-    prefix = object_id.split("/", 1)[0] + "/" if "/" in object_id else object_id
-    raise AssetError("unknown_source", f"no asset source for prefix {prefix!r} "
-                     f"(available: {', '.join(SOURCES)})")
-
+from .query import inside, winding_number
+from .sampling import sample_surface, sample_surface_even, sample_volume, volume_grid
 
 __all__ = [
-    "AssetError", "AssetMesh", "SHAPES", "SOURCES", "check_mesh", "farthest_point_sampling",
-    "get_asset", "inside", "is_closed", "list_objects", "load_mesh_file", "load_object",
-    "normalize", "object_seed", "repair", "sample_surface", "sample_surface_even",
+    "AssetError", "AssetMesh", "SHAPES", "check_mesh", "inside", "is_closed", "list_objects", "load_mesh_file",
+    "load_object", "normalize", "object_seed", "repair", "sample_surface", "sample_surface_even",
     "sample_texture", "sample_volume", "save_obj", "volume", "volume_grid", "winding_number",
 ]

@@ -4,8 +4,8 @@
 UV convention: OBJ / OpenGL / Blender — (0, 0) is the *bottom-left* of the texture image, the
 texture array is stored top row first (H x W x 3 uint8), so texel row = (1 - v) * H.
 
-Query / sampling / IO helpers live in sibling modules and are re-exported here, so
-`from datagen.assets.mesh import inside, sample_surface, save_obj` works.
+Query (``query``), sampling (``sampling``) and file IO (``meshio``) live in sibling modules that build
+on this one; the package ``datagen.assets`` exports all of them.
 """
 from __future__ import annotations
 
@@ -84,13 +84,6 @@ class AssetMesh:
     def copy(self) -> "AssetMesh":
         return _copy.deepcopy(self)
 
-    def to_trimesh(self, process: bool = False) -> "Any":
-        """Geometry-only `trimesh.Trimesh` (process=True merges duplicate vertices)."""
-        import trimesh
-
-        return trimesh.Trimesh(self.vertices.copy(), self.faces.copy(), process=process)
-
-    # -- appearance --------------------------------------------------------------------
     def color_at(self, face_idx: np.ndarray, bary: np.ndarray) -> np.ndarray:
         """RGB in [0, 1] at barycentric points: bilinear texture lookup at the interpolated UV,
         else interpolated vertex colours, else `meta['base_color']` (default mid grey)."""
@@ -269,19 +262,4 @@ def check_mesh(mesh: AssetMesh, max_faces: int = 200_000) -> None:
         raise AssetError("zero_volume", f"enclosed volume {vol:.3g}")
 
 
-# re-exports (these modules only use AssetMesh via duck typing or import it lazily)
-from .query import inside, winding_number  # noqa: E402
-from .sampling import (  # noqa: E402
-    farthest_point_sampling,
-    sample_surface,
-    sample_surface_even,
-    sample_volume,
-    volume_grid,
-)
-from .meshio import load_mesh_file, save_obj  # noqa: E402
-
-__all__ = [
-    "AssetError", "AssetMesh", "check_mesh", "farthest_point_sampling", "inside", "is_closed",
-    "load_mesh_file", "normalize", "repair", "sample_surface", "sample_surface_even",
-    "sample_texture", "sample_volume", "save_obj", "volume", "volume_grid", "winding_number",
-]
+__all__ = ["AssetError", "AssetMesh", "check_mesh", "is_closed", "normalize", "repair", "sample_texture", "volume"]

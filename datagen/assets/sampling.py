@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from physics.point_sampling import farthest_point_sampling  # noqa: F401  (re-exported: datagen callers)
+from physics.point_sampling import farthest_point_sampling
 
 from .query import inside
 

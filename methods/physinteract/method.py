@@ -17,51 +17,19 @@ from typing import Any
 
 import numpy as np
 
+from methods.physinteract.spec import CARD, PhysInteractConfig
 from methods.base import Method, MethodInputs, Observation, Prediction, Query
 from methods.physinteract import optimize as optim
 from methods.physinteract import perception as per
 
-DEFAULTS: dict[str, Any] = {
-    "name": "physinteract", "seed": 0, "threads": 1, "verbose": False, "timeout_s": 3600,
-    # perception stand-ins (grounding + SAM contact masks, 4D-Humans trajectory)
-    "contact_pixel_noise": 1.0, "contact_depth_noise_m": 0.01, "trajectory_noise_m": 0.01,
-    "control_radius_m": 0.1,
-    # geometry / simulation
-    "n_particles": 300, "n_grid": 16, "domain_half_width_m": 0.6, "density": 100.0, "substeps": None,
-    "binding_k": 8, "smooth_k": 6, "ground_friction": 0.5,
-    # optimisation (eq. 3-5, AdamW + cosine)
-    "material_field": "per_particle", "optimize_trajectory": True, "optimize_v0": True,
-    "iterations": 30, "log10_E_init": 4.0, "log10_E_bounds": [3.0, 5.0], "nu_init": 0.3,
-    "lr_material": 0.08, "lr_nu": 0.02, "lr_trajectory": 0.004, "lr_v0": 0.05, "weight_decay": 0.0,
-    "lambda_ssim": 0.2, "lambda_mask": 1.0, "lambda_reg": 1.0, "lambda_smooth": 0.1, "lambda_trajectory": 10.0,
-    "grad_smoothing": 0,
-}
 
 
 class PhysInteract(Method):
     """PhysInteract (§3): per-particle Young's modulus field + contact trajectory, jointly optimised
     by analysis-by-synthesis through a differentiable MPM and Gaussian renderer (eq. 3-5)."""
 
-    name = "physinteract"
-    label = "PhysInteract (bench-scale)"
-    paper = "PhysInteract: physics-based modelling of human-object interactions (physinteract.txt)"
-    description = ("Voxel-filled Gaussians as MLS-MPM particles with a per-particle E / nu field; the field and "
-                   "the contact-point trajectory are optimised jointly (L1 + SSIM + mask, smoothness + trajectory "
-                   "prior; AdamW, cosine) through the differentiable MPM; novel interactions re-simulate the field.")
-    replaces = ("VLM + grounding + SAM contact masks -> recorded control points at frame 0 projected into the "
-                "monocular view + pixel noise, back-projected with noisy depth (eq. 2); 4D-Humans lifted tracks -> "
-                "recorded control displacements + a Gaussian random walk; 5000 iterations -> a few dozen")
-    inputs = MethodInputs(views="mono", canonical=True, controls=True)
-    kind = "method"
-
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__(config)
-        unknown = set(self.config) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"physinteract: unknown config keys {sorted(unknown)}")
-        self.cfg = {**DEFAULTS, **self.config}
-        if self.cfg["material_field"] not in ("per_particle", "uniform"):
-            raise ValueError("physinteract: material_field must be per_particle or uniform")
+    card = CARD
+    Config = PhysInteractConfig
 
     def _log(self, msg: str) -> None:
         if self.cfg["verbose"]:
@@ -148,8 +116,13 @@ class PhysInteract(Method):
         disp = xs[:, asset["bind_idx"], :] - xs[:1, asset["bind_idx"], :]
         return (asset["means0"][None] + (asset["bind_w"][None, ..., None] * disp).sum(-2)).astype(np.float32)
 
+    def parameter_ranges(self) -> dict[str, dict[str, tuple[float, float]]]:
+        """log10 E clamped to ``log10_E_bounds`` (per particle; the mean is reported), nu = 0.45 sigmoid(.)."""
+        lo, hi = self.cfg["log10_E_bounds"]
+        return {"mpm": {"youngs_modulus": (10.0 ** lo, 10.0 ** hi), "poisson_ratio": (0.0, 0.45)}}
+
     def predict(self, asset: Any, query: Query) -> Prediction:
-        from methods.baselines import render_prediction
+        from methods.rendering import render_prediction
 
         means = self.simulate(asset, query.n_frames, query.fps, query.controls)
         pred = render_prediction(means, asset["canonical"], query, asset["background"])

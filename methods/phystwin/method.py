@@ -28,26 +28,8 @@ from methods.phystwin import appearance as app
 from methods.phystwin import perception as per
 from methods.phystwin.model import Cost, Twin
 from methods.phystwin.optimize import adam_stage, cma_stage
+from methods.phystwin.spec import CARD, PhysTwinConfig
 
-DEFAULTS: dict[str, Any] = {
-    "name": "phystwin", "seed": 0, "threads": 1, "max_views": 3, "verbose": False, "timeout_s": 1800,
-    # tracker stand-in (CoTracker3 + depth lifting)
-    "track_noise_px": 1.0, "track_dropout": 0.1, "track_depth_tol_px": 3.0, "n_tracks": 300, "v0_frames": 4, "embed_k": 4,
-    # geometry (TRELLIS stand-in) and observations
-    "n_nodes": 100, "hull": True, "hull_cells": 4000, "hull_tol_px": 2.0, "n_obs_points": 400,
-    "total_mass_kg": 1.0, "max_substeps": 1500,
-    "control_radius_spacing": 2.0, "control_max_neighbors": 8, "control_stiffness": 1000.0,
-    # stage 1a: CMA-ES
-    "cma_generations": 6, "cma_popsize": 8, "cma_sigma0": 0.25, "bounds": None,
-    # stage 1b: Adam on dense stiffness + collision
-    "adam_iterations": 4, "adam_lr": 0.05, "adam_lr_collision": 0.05, "adam_max_log_shift": 1.0,
-    # cost weights (eq. 3)
-    "w_chamfer": 1.0, "w_track": 1.0, "w_acc": 0.01,
-    # stage 2: appearance
-    "n_gaussians": 1200, "appearance_iterations": 60, "appearance_lr": 0.05, "appearance_lr_means": 0.002,
-    "appearance_lambda_dssim": 0.2, "binding_k": 6,
-    "gaussian_scale_factor": 0.9,
-}
 
 
 class PhysTwin(Method):
@@ -59,24 +41,8 @@ class PhysTwin(Method):
     fused first-frame depth points + a depth-aware visual hull of the seen views.
     """
 
-    name = "phystwin"
-    label = "PhysTwin (bench-scale)"
-    paper = "Jiang et al., PhysTwin: Physics-Informed Reconstruction and Simulation of Deformable Objects from Videos, 2025"
-    description = ("Spring-mass twin (radius topology, per-spring Hooke stiffness, dashpot + drag, impulse ground "
-                   "contact) fitted by CMA-ES then Adam through a differentiable simulator to fused depth clouds "
-                   "and lifted tracks; frame-0 Gaussians deformed by LBS.")
-    replaces = ("CoTracker3 -> projected GT surface tracks + pixel noise (1 px) + depth-test occlusion + 10% dropout, "
-                "lifted with observed depth; Grounded-SAM2 -> dataset masks; TRELLIS shape prior + registration -> "
-                "fused first-frame depth points + depth-aware visual hull of the seen views")
-    inputs = MethodInputs(views="multi", rgb=True, masks=True, depth=True, tracks=True, controls=True)
-    kind = "method"
-
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__(config)
-        unknown = set(self.config) - set(DEFAULTS)
-        if unknown:
-            raise ValueError(f"phystwin: unknown config keys {sorted(unknown)}")
-        self.cfg = {**DEFAULTS, **self.config}
+    card = CARD
+    Config = PhysTwinConfig
 
     def _log(self, msg: str) -> None:
         if self.cfg["verbose"]:
@@ -129,6 +95,21 @@ class PhysTwin(Method):
                 "fit_s": time.perf_counter() - t_start}
         return {"twin": twin, "gaussians": g, "idx": idx, "w": w, "background": tuple(obs.background),
                 "max_substeps": int(cfg["max_substeps"]), "info": info}
+
+    def parameter_ranges(self) -> dict[str, dict[str, tuple[float, float]]]:
+        """CMA-ES box (``model.DEFAULT_BOUNDS`` + ``bounds``), widened by Adam's per-spring log-shift for Y and its
+        clamps for friction / restitution (``optimize.adam_stage``)."""
+        from methods.phystwin.model import DEFAULT_BOUNDS
+
+        b = {**DEFAULT_BOUNDS, **{k: tuple(v) for k, v in (self.cfg.get("bounds") or {}).items()}}
+        shift = float(np.exp(self.cfg["adam_max_log_shift"])) if self.cfg["adam_iterations"] > 0 else 1.0
+        adam = self.cfg["adam_iterations"] > 0
+        return {"spring_mass": {
+            "stiffness": (10.0 ** b["log10_Y"][0] / shift, 10.0 ** b["log10_Y"][1] * shift),
+            "damping": (10.0 ** b["log10_zeta"][0], 10.0 ** b["log10_zeta"][1]),
+            "friction": (min(b["friction"][0], 0.0) if adam else b["friction"][0], max(b["friction"][1], 2.0) if adam else b["friction"][1]),
+            "restitution": (min(b["restitution"][0], 0.02) if adam else b["restitution"][0],
+                            max(b["restitution"][1], 0.98) if adam else b["restitution"][1])}}
 
     # ------------------------------------------------------------------ predict
     def predict(self, asset: Any, query: Query) -> Prediction:

@@ -34,7 +34,7 @@ class Globals:
 
 # CMA-ES box: each entry (lo, hi); the radius is in units of the node spacing.
 DEFAULT_BOUNDS = {
-    "radius": (2.0, 4.0), "max_neighbors": (8, 30), "log10_Y": (1.5, 4.5), "log10_zeta": (-1.5, 1.0),
+    "radius": (2.0, 4.0), "max_neighbors": (8, 30), "log10_Y": (0.5, 4.5), "log10_zeta": (-2.5, 1.0),
     "drag": (0.0, 1.0), "friction": (0.0, 1.5), "restitution": (0.0, 1.0),
 }
 ORDER = ("radius", "max_neighbors", "log10_Y", "log10_zeta", "drag", "friction", "restitution")

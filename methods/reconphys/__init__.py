@@ -1,4 +1,4 @@
 """ReconPhys at benchmark scale (see ``methods.reconphys.method``)."""
-from methods.reconphys.method import DEFAULTS, ReconPhys
+from methods.reconphys.method import ReconPhys
 
-__all__ = ["DEFAULTS", "ReconPhys"]
+__all__ = ["ReconPhys"]

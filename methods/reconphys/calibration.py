@@ -1,9 +1,8 @@
 """Held-out shrinkage of the ReconPhys predictor's outputs (a bench addition; no GT physics labels).
 
 Stage B regresses stage A's per-video targets (``curriculum.py``). Where those targets carry little
-information about the parameter (on `quick_consistent_wide`, stage A's damping correlates 0.21 with the
-GT and its friction 0.45), the regression memorises them per training video and its outputs on unseen
-objects are noise around the targets' mean: worse than predicting that mean (README, issue #7).
+information about the parameter, the regression memorises them per training video and its outputs on
+unseen objects are noise around the targets' mean: worse than predicting that mean (docs/RESULTS.md).
 
 ``calibrate: holdout`` measures this without labels. The training objects are split by a hash of the
 object id (``calib_fraction`` of them held out); a second predictor is distilled on the rest with the same

@@ -2,27 +2,23 @@
 
 Trained from scratch on tens of videos with the paper's loop alone (§3.4-3.5), the predictor collapses
 to one output for every video: the per-video gradients of eq. 11 w.r.t. stiffness, friction or
-restitution are tiny and disagree in sign, and Adam fits their mean (measured on quick: the same K,
-friction, restitution for all test videos). The paper avoids this with 500 objects x 10 videos and a
+restitution are tiny and disagree in sign, and Adam fits their mean (docs/RESULTS.md, ReconPhys). The
+paper avoids this with 500 objects x 10 videos and a
 pretrained InternViT; here a two-stage warm start gives the network per-video targets first:
 
 A. inversion: for every training video, a forward-only coordinate line search of the same
    photometric loss (eq. 11 on the inference rollout, ``scene.forward_loss``; v0 from
    ``motion.ballistic_v0``) over the decoder's normalised outputs u in [0, 1], in ``invert_order``
    (default friction, stiffness, damping). Mass stays at the centre of its range (the dynamics
-   identify K/m only), and by default so does restitution: +-0.1 of it changes eq. 11 by < 1e-4, and
-   searched it follows noise (10 quick_consistent training videos: its error 0.26 searched vs 0.10
-   not; K 0.054 vs 0.058, friction 0.140 vs 0.123). With ``v0_refine: depth`` the search has
-   one more coordinate, a shift of v0 along the camera's horizontal viewing direction
-   (``motion.depth_axis``), the component a monocular ballistic fit cannot see (on quick_consistent
-   its error is 0.13 m/s on average vs 0.02-0.03 in the image plane). Cached per sample in
+   identify K/m only), and by default so does restitution, which the video barely constrains
+   (``probes/identifiability.py``). With ``v0_refine: depth`` the search has one more coordinate, a
+   shift of v0 along the camera's horizontal viewing direction (``motion.depth_axis``), the component a
+   monocular ballistic fit cannot see. Cached per sample in
    ``<checkpoint dir>/inversion.json`` with the settings that made them (resumable; a cache made with
    other settings is refused; workers in parallel processes).
 B. distillation: the predictor regresses those targets (MSE on the squashed outputs), optionally on
    mirrored / colour-jittered copies (``distill_augment``) with a cosine learning-rate decay
-   (``distill_schedule``): on `quick_consistent_wide` the plain regression memorises its 49 training
-   objects (after 5 500 steps |dlog10 K| 0.26 on them, 0.44 on unseen ones vs the mean's 0.467);
-   with the augmentation the unseen error is 0.36-0.42 (README).
+   (``distill_schedule``) against memorising the training objects.
 C. the paper's end-to-end photometric training continues from there (``steps``).
 """
 from __future__ import annotations
@@ -35,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from methods.line_search import coordinate_search, memoized_loss
-from methods.reconphys.outputs import MASS_INDEX, MASS_U, search_order
+from methods.reconphys.outputs import MASS_INDEX, MASS_U, search_order, shifted_v0
 
 INVERSION_JSON = "inversion.json"
 #: settings that change the inversion targets: a cached inversion.json made with others is refused
@@ -46,27 +42,13 @@ INVERSION_KEYS = ("n_anchors", "n_k", "n_b", "p_b", "fill_res", "anchor_fill", "
 SHIFT_INDEX = 5  # the extra search coordinate of v0_refine: depth (u = 0.5: no shift)
 
 
-def shifted_v0(v0, u_shift: float, axis: np.ndarray, span: float) -> np.ndarray:
-    """v0 + s axis with s = (2 u_shift - 1) span (m/s)."""
-    return (np.asarray(v0, np.float64) + (2.0 * float(u_shift) - 1.0) * float(span) * axis).astype(np.float32)
-
-
-def physics_from_u(u: np.ndarray, cfg: dict[str, Any], v0) -> dict[str, Any]:
-    """Normalised outputs u (5,) in [0,1] -> the decoder's physical attributes (0-dim tensors) + v0."""
-    import torch
-
-    from methods.reconphys.network import decode
-
-    raw = torch.logit(torch.as_tensor(np.clip(u, 1e-6, 1 - 1e-6), dtype=torch.float32))[None]
-    return {**{k: v[0] for k, v in decode(raw, cfg).items()}, "v0": v0}
-
-
 def invert_video(method, item: dict[str, Any]) -> dict[str, Any]:
     """Stage A for one video: coordinate line searches of eq. 11 over u (grid, then a finer grid around
     the best value), forward only. Returns u (5,), the loss there, the v0 used (refined along the
     depth axis with ``v0_refine: depth``) and the number of rollouts."""
     from methods.reconphys.motion import depth_axis
-    from methods.reconphys.scene import forward_loss
+    from methods.reconphys.network import physics_from_u
+    from methods.reconphys.simulation import forward_loss
 
     cfg = method.cfg
     t0 = time.perf_counter()
@@ -93,13 +75,11 @@ def invert_video(method, item: dict[str, Any]) -> dict[str, Any]:
             "seconds": time.perf_counter() - t0}
 
 
-def _invert_path(config: dict[str, Any], sample_path: str) -> dict[str, Any]:
-    """Worker: build the method and the training item of one sample, invert it."""
+def _invert_path(method_cls: type, config: dict[str, Any], sample_path: str) -> dict[str, Any]:
+    """Worker: build the method (``method_cls``, i.e. ReconPhys) and the training item of one sample, invert it."""
     import torch
 
-    from methods.reconphys.method import ReconPhys
-
-    method = ReconPhys(config)
+    method = method_cls(config)
     torch.set_num_threads(1)
     return invert_video(method, method.load_training_set([Path(sample_path)])[0])
 
@@ -142,7 +122,7 @@ def inversion_targets(method, samples: list[Path], out_dir: Path, items: list[di
             else:
                 config = {k: v for k, v in method.cfg.items() if k not in ("checkpoint", "checkpoint_step")}
                 with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-                    futures = {pool.submit(_invert_path, config, str(samples[i])): Path(samples[i]).name for i in todo}
+                    futures = {pool.submit(_invert_path, type(method), config, str(samples[i])): Path(samples[i]).name for i in todo}
                     for k, fut in enumerate(as_completed(futures), 1):
                         record(k, futures[fut], fut.result())
     if items is not None and method.cfg["v0_refine"] == "depth":  # later stages roll out from the refined v0
@@ -160,21 +140,6 @@ def distill_lr_scale(step: int, n_distill: int, schedule: str) -> float:
     if schedule == "cosine" and step < n_distill:
         return float(0.5 * (1.0 + np.cos(np.pi * step / n_distill)))
     return 1.0
-
-
-def augment_video(video, stats, rng: np.random.Generator):
-    """Stage-B augmentation (bench addition, ``distill_augment``): with probability 1/2 the video is
-    mirrored left-right (a mirrored world has the same physics; the silhouette statistics follow,
-    ``motion.mirror_stats``), and the RGB channels get one gain each in [0.8, 1.2] (texture colour is
-    not physics). video (1,T,4,H,W), stats (1,T,N_STATS) or None -> both augmented (new tensors)."""
-    import torch
-
-    from methods.reconphys.motion import mirror_stats
-
-    if rng.random() < 0.5:
-        video, stats = video.flip(-1), None if stats is None else mirror_stats(stats)
-    gain = torch.as_tensor(rng.uniform(0.8, 1.2, 3), dtype=video.dtype).view(1, 1, 3, 1, 1)
-    return torch.cat([(video[:, :, :3] * gain).clamp(0.0, 1.0), video[:, :, 3:]], dim=2), stats
 
 
 def distill_loss(method, model, item: dict[str, Any], target, rng: np.random.Generator | None = None):

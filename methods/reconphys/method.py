@@ -22,77 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from methods.base import Method, MethodInputs, Observation, Prediction, Query
-
-DEFAULTS: dict[str, Any] = {
-    "seed": 0, "threads": 1, "checkpoint": None, "checkpoint_step": None,
-    # anchors / springs / binding (§4.1, eq. 5, 15)
-    "n_anchors": 40, "n_k": 8, "n_b": 6, "p_b": 2.0, "fill_res": 12, "anchor_fill": "hull",
-    # §3.2: anchor *displacements* are IDW-propagated to the Gaussian centres (exact at rest; "idw" is
-    # Spring-Gaus eq. 15, which shrinks the canonical Gaussians towards 40 sparse anchors; "lbs" option)
-    "binding_mode": "idw_disp",
-    # simulator (the datasets' spring-mass law; global parameters shared by all springs)
-    "force_law": "spring_gaus", "ground_model": "phystwin", "substep_safety": 0.8, "min_substeps": 4,
-    "max_substeps": 600, "max_speed": 100.0,
-    # control springs (interaction): each control point to the anchors within radius (N/m per spring)
-    "control_radius": 0.25, "control_neighbors": 8, "control_stiffness": 200.0,
-    "bounds": {"log10_stiffness": [1.0, 3.0], "log10_damping": [-2.5, 0.0], "friction": [0.0, 1.0],
-               "restitution": [0.0, 0.9], "log10_mass": [-0.5, 0.5]},
-    # bench additions (motion.py): silhouette statistics as predictor inputs; v0 from the pre-contact frames
-    "silhouette_stats": True, "contact_margin": 0.02,
-    # bench addition: "depth" refines v0 along the camera's ground-plane viewing direction by a line search
-    # of eq. 11 over the observed frames (stage A: jointly with the physics; inference: with the predicted
-    # physics, 2 x invert_grid-ish rollouts), within +-v0_span m/s of the ballistic estimate
-    "v0_refine": "none", "v0_span": 0.6,
-    # bench addition: at inference, a local line search of eq. 11 on the observed frames around the
-    # predicted value of these parameters (+- refine_span in the decoder's normalised units, refine_grid
-    # points, then 5 across the best cell; forward only), after the v0 refinement. [] = feed-forward only
-    "physics_refine": [], "refine_span": 0.2, "refine_grid": 5,
-    # physical predictor (§3.3)
-    "dim": 96, "n_blocks": 2, "n_heads": 4, "enc_width": 16, "enc_size": 48,
-    # training (§3.5): Adam on eq. 11 with self forcing, TBPTT window in frames
-    "steps": 60, "batch": 1, "lr": 3e-3, "lr_head_scale": 1.0, "grad_clip": 1.0, "save_every": 10, "tbptt_frames": 2,
-    "lambda_alpha": 1.0, "tensorboard": True,
-    # bench addition (curriculum.py): per-video inversion targets (stage A), then `distill_steps` of
-    # regression onto them (stage B) before the `steps` of end-to-end training; "none": the paper's loop only
-    "curriculum": "none", "invert_grid": 9, "invert_workers": 1, "distill_steps": 0, "distill_batch": 8,
-    # stage B: mirror / colour augmentation and the learning rate over its steps ("constant" | "cosine")
-    "distill_augment": False, "distill_schedule": "constant",
-    # stage-A search order (restitution is left at its range centre: +-0.1 of it changes eq. 11 by < 1e-4,
-    # benchmarks/identifiability.py), and the eq. 11 drop a coordinate must gain to move (0: any drop)
-    "invert_order": ["friction", "log10_stiffness", "log10_damping"], "invert_tol": 0.0,
-    # bench addition (calibration.py): "holdout" distils a second predictor without calib_fraction of the
-    # training objects and shrinks the outputs towards the targets' mean by what it shows on them
-    "calibrate": "none", "calib_fraction": 0.2,
-}
-_OTHER_KEYS = {"timeout_s", "description", "name"}
-
-
-def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
-    cfg = {**DEFAULTS, "bounds": dict(DEFAULTS["bounds"])}
-    unknown = set(config or {}) - set(DEFAULTS) - _OTHER_KEYS
-    if unknown:
-        raise ValueError(f"reconphys: unknown config keys {sorted(unknown)}")
-    for k, v in (config or {}).items():
-        if k == "bounds":
-            cfg["bounds"].update(v or {})
-        elif k in DEFAULTS:
-            cfg[k] = v
-    for key, allowed in (("curriculum", ("none", "invert")), ("anchor_fill", ("hull", "volume")),
-                         ("v0_refine", ("none", "depth")), ("distill_schedule", ("constant", "cosine")),
-                         ("calibrate", ("none", "holdout"))):
-        if cfg[key] not in allowed:
-            raise ValueError(f"reconphys: {key} must be one of {', '.join(allowed)}, not {cfg[key]!r}")
-    from methods.reconphys.outputs import search_order
-
-    search_order(cfg["invert_order"])  # unknown parameter names fail here, not in the middle of a run
-    search_order(cfg["physics_refine"])
-    if cfg["calibrate"] != "none" and (cfg["curriculum"] != "invert" or int(cfg["distill_steps"]) <= 0
-                                       or int(cfg["steps"]) != 0):
-        raise ValueError("reconphys: calibrate: holdout measures the stage-B predictor; it needs curriculum: invert, "
-                         "distill_steps > 0 and steps: 0")
-    return cfg
-
+from methods.reconphys.spec import CARD, ReconPhysConfig
+from methods.base import TrainableMethod, Method, MethodInputs, Observation, Prediction, Query
 
 def mono_target(obs: Observation):
     """(T, H, W, 4) float32 tensor: RGB + alpha of the monocular view's observed frames (eq. 11 target)."""
@@ -103,7 +34,7 @@ def mono_target(obs: Observation):
                       torch.as_tensor(obs.alpha[view], dtype=torch.float32)[..., None]], dim=-1)
 
 
-class ReconPhys(Method):
+class ReconPhys(Method, TrainableMethod):
     """ReconPhys: a learned physical predictor + differentiable spring-mass/3DGS loop (monocular).
 
     Canonical Gaussians (asset/gaussians.ply) are the stand-in for the frozen TRELLIS 3DGS predictor.
@@ -112,31 +43,11 @@ class ReconPhys(Method):
     predicted ``mass_kg`` (the dynamics identify K/m only; mass is weakly determined by video).
     """
 
-    name = "reconphys"
-    label = "ReconPhys"
-    paper = "ReconPhys: feed-forward reconstruction of simulation-ready physical assets from monocular video"
-    description = ("Feed-forward: a per-frame CNN + temporal ResNet/self-attention + MLP predicts global mass, "
-                   "stiffness, damping, friction (and restitution; v0 from a ballistic fit of the pre-contact silhouettes); trained self-supervised through a "
-                   "differentiable spring-mass rollout, IDW binding and splat rendering (eq. 11, self forcing).")
-    replaces = ("TRELLIS 3DGS predictor (frozen) -> the sample's canonical Gaussians (asset/gaussians.ply); "
-                "InternViT-300M encoder -> a 4-layer CNN trained from scratch; their simulator/renderer -> "
-                "physics.spring_mass (warp adjoint) + render.splat; bench-scale budgets (40 anchors, 8-NN springs, "
-                "tens of Adam steps on a few videos vs 500 objects); adds a restitution head (restitutive ground "
-                "in the datasets), silhouette-moment inputs next to the CNN features, and v0 from a closed-form "
-                "ballistic fit of the pre-contact silhouettes instead of a regressed v0 (random v0 in the datasets), "
-                "optionally refined along the viewing direction by a line search of eq. 11 (v0_refine: depth); "
-                "optional local line search of eq. 11 around the predicted stiffness/friction at inference "
-                "(physics_refine; not feed-forward any more, reported as such); "
-                "optional self-supervised curriculum (config curriculum: invert): per-video line-search inversion "
-                "targets of eq. 11, regressed before the end-to-end training; optional held-out calibration "
-                "(calibrate: holdout): each output shrunk towards the targets' mean by a factor fitted on "
-                "training objects held out from a second distillation (still feed-forward)")
-    inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True, controls=True)
-    kind = "method"
+    card = CARD
+    Config = ReconPhysConfig
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
-        self.cfg = resolve_config(self.config)
         self._model = None
         self._calibration: dict[str, Any] | None = None  # calibration.json of the checkpoint (calibrate: holdout)
         if self.cfg["physics_refine"]:  # not feed-forward: the board shows it as its own row
@@ -146,7 +57,7 @@ class ReconPhys(Method):
     @classmethod
     def resolve_run_config(cls, config: dict[str, Any], data_root: Path) -> dict[str, Any]:
         """`bench run` hook: resolve ``checkpoint`` (default runs/checkpoints/reconphys/<dataset>) or fail."""
-        from methods.training import resolve_checkpoint
+        from methods.training.checkpoints import resolve_checkpoint
 
         return resolve_checkpoint(config, cls.name, cls.label, data_root)
 
@@ -161,7 +72,7 @@ class ReconPhys(Method):
     def load_model(self):
         """The predictor with the latest weights of ``checkpoint`` (cached), and with ``calibrate: holdout``
         its calibration.json; a checkpoint trained with other ``bounds`` (the decoder's output ranges) is refused."""
-        from methods.training import load_trained_model
+        from methods.training.checkpoints import load_trained_model
 
         if self._model is None:
             self._model = load_trained_model(self.build_model, self.cfg.get("checkpoint"), self.name,
@@ -207,7 +118,7 @@ class ReconPhys(Method):
         video = video_tensor(obs.rgb[view], obs.alpha[view])
         stats = motion["stats"] if self.cfg["silhouette_stats"] else None
         if augment_rng is not None:
-            from methods.reconphys.curriculum import augment_video
+            from methods.reconphys.motion import augment_video
 
             video, stats = augment_video(video, stats, augment_rng)
         return model(video, stats)
@@ -233,7 +144,7 @@ class ReconPhys(Method):
     def fit(self, obs: Observation) -> dict[str, Any]:
         import torch
 
-        from methods.reconphys.scene import build_scene
+        from methods.reconphys.simulation import build_scene
 
         torch.set_num_threads(int(self.cfg["threads"]))
         assert obs.canonical is not None
@@ -259,9 +170,9 @@ class ReconPhys(Method):
         """``v0_refine: depth`` at inference: the predicted physics fixed, a two-level line search of eq. 11
         on the observed monocular frames over v0's shift along ``motion.depth_axis`` (forward only)."""
         from methods.line_search import coordinate_search, memoized_loss
-        from methods.reconphys.curriculum import shifted_v0
+        from methods.reconphys.outputs import shifted_v0
         from methods.reconphys.motion import depth_axis
-        from methods.reconphys.scene import forward_loss
+        from methods.reconphys.simulation import forward_loss
 
         target = mono_target(obs)
         axis, span, v0 = depth_axis(obs.cameras[0]), float(self.cfg["v0_span"]), np.asarray(phys["v0"])
@@ -276,9 +187,9 @@ class ReconPhys(Method):
         monocular frames over the named parameters, in the decoder's normalised units, within
         +- ``refine_span`` of the prediction (v0 and the other parameters fixed; forward only)."""
         from methods.line_search import coordinate_search, memoized_loss
-        from methods.reconphys.curriculum import physics_from_u
+        from methods.reconphys.network import physics_from_u
         from methods.reconphys.outputs import PARAM_NAMES, search_order
-        from methods.reconphys.scene import forward_loss
+        from methods.reconphys.simulation import forward_loss
 
         bounds = self.cfg["bounds"]
         value = {"log10_stiffness": np.log10(phys["stiffness"]), "log10_damping": np.log10(phys["damping"]),
@@ -296,9 +207,16 @@ class ReconPhys(Method):
                               span=float(self.cfg["refine_span"]))
         return as_phys(u)
 
+    def parameter_ranges(self) -> dict[str, dict[str, tuple[float, float]]]:
+        """The decoder's output ranges (``bounds``): every reported parameter is squashed into them."""
+        b = self.cfg["bounds"]
+        return {"spring_mass": {"stiffness": tuple(10.0 ** v for v in b["log10_stiffness"]),
+                                "damping": tuple(10.0 ** v for v in b["log10_damping"]),
+                                "friction": tuple(b["friction"]), "restitution": tuple(b["restitution"])}}
+
     def predict(self, asset: dict[str, Any], query: Query) -> Prediction:
-        from methods.baselines import render_prediction
-        from methods.reconphys.scene import simulate_points
+        from methods.rendering import render_prediction
+        from methods.reconphys.simulation import simulate_points
 
         t0 = time.perf_counter()
         pts = simulate_points(asset["scene"], asset["physics"], self.cfg, query.n_frames, query.fps, query.controls)
@@ -332,7 +250,7 @@ class ReconPhys(Method):
     def load_training_set(self, samples: list[Path]) -> list[dict[str, Any]]:
         """Observations, scenes and RGBA targets of the training videos (monocular view, observed frames)."""
         from methods.observation import build_observation
-        from methods.reconphys.scene import build_scene
+        from methods.reconphys.simulation import build_scene
 
         items = []
         for sp in samples:
@@ -344,7 +262,7 @@ class ReconPhys(Method):
         return items
 
     def sample_loss(self, model, item: dict[str, Any]):
-        from methods.reconphys.scene import rollout_loss
+        from methods.reconphys.simulation import rollout_loss
 
         phys = self.predict_physics(model, item["obs"], grad=True, motion=item["motion"])
         return rollout_loss(item["scene"], phys, self.cfg, item["camera"], item["obs"].background,

@@ -102,3 +102,16 @@ def depth_axis(camera: Camera) -> np.ndarray:
     d[2] = 0.0
     n = float(np.linalg.norm(d))
     return d / n if n > 1e-9 else np.array([1.0, 0.0, 0.0])
+
+
+def augment_video(video, stats, rng: np.random.Generator):
+    """Stage-B augmentation (bench addition, ``distill_augment``): with probability 1/2 the video is
+    mirrored left-right (a mirrored world has the same physics; the silhouette statistics follow,
+    ``motion.mirror_stats``), and the RGB channels get one gain each in [0.8, 1.2] (texture colour is
+    not physics). video (1,T,4,H,W), stats (1,T,N_STATS) or None -> both augmented (new tensors)."""
+    import torch
+
+    if rng.random() < 0.5:
+        video, stats = video.flip(-1), None if stats is None else mirror_stats(stats)
+    gain = torch.as_tensor(rng.uniform(0.8, 1.2, 3), dtype=video.dtype).view(1, 1, 3, 1, 1)
+    return torch.cat([(video[:, :, :3] * gain).clamp(0.0, 1.0), video[:, :, 3:]], dim=2), stats

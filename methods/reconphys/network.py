@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -123,5 +124,7 @@ def video_tensor(rgb, alpha) -> Tensor:
     return x.permute(0, 3, 1, 2)[None].contiguous()
 
 
-def n_parameters(model: nn.Module) -> int:
-    return int(sum(math.prod(p.shape) for p in model.parameters()))
+def physics_from_u(u: np.ndarray, cfg: dict[str, Any], v0) -> dict[str, Any]:
+    """Normalised outputs u (5,) in [0,1] -> the decoder's physical attributes (0-dim tensors) + v0."""
+    raw = torch.logit(torch.as_tensor(np.clip(u, 1e-6, 1 - 1e-6), dtype=torch.float32))[None]
+    return {**{k: v[0] for k, v in decode(raw, cfg).items()}, "v0": v0}

@@ -21,7 +21,7 @@ def train_predictor(method, items: list[dict[str, Any]], targets, out_dir: Path,
     import torch
 
     from methods.reconphys.curriculum import distill_loss, distill_lr_scale
-    from methods.training import accumulate_step, run_training
+    from methods.training.loop import accumulate_step, run_training
     from physics.errors import SimulationDiverged
 
     cfg = method.cfg

@@ -32,7 +32,7 @@ def sample_anchors(means: np.ndarray, hull: np.ndarray, vox: float, n_anchors: i
     """
     from scipy.spatial import Delaunay, cKDTree
 
-    from datagen.assets.sampling import farthest_point_sampling
+    from physics.point_sampling import farthest_point_sampling
     from physics.volume_fill import voxel_interior
 
     cand, enclosed = voxel_interior(means, vox)
@@ -198,9 +198,7 @@ def coarse_search(fit: PhysicsFit, param: torch.Tensor, grid, loss_fn, n_frames:
 
     Why friction too: with the eq. 14 clamp, friction saturates once mu (-v_n)/|v_t| >= 1 at contact
     (the tangential velocity is zeroed), so the loss is flat in mu above ~0.25 and dL/dmu ~ 1e-7
-    there; Adam normalises such noise into full-size steps. Measured on the test_spring_gaus scene
-    (GT mu = 0): loss 0.0227 at mu = 0, 0.0246 at 0.1, 0.0261 from 0.25 to 1.0, and Adam from the
-    0.5 init drifted to 0.57-1.01 depending on the renderer's last bits.
+    there; Adam normalises such noise into full-size steps.
     """
     trials = []
     for g in grid:

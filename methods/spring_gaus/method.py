@@ -19,38 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from methods.spring_gaus.spec import CARD, SpringGausConfig
 from methods.base import Method, MethodInputs, Observation, Prediction, Query
 
 #: bench-scale defaults (configs/methods/spring_gaus.yaml overrides; paper values in spring_gaus_paper.yaml)
-DEFAULTS: dict[str, Any] = {
-    "seed": 0, "threads": 1,
-    # static reconstruction (§4.1)
-    "hull_res": 40, "n_gaussians": 500, "static_iters": 80, "static_scale_factor": 0.8,
-    "lr_means": 0.002, "lr_color": 0.05, "lr_opacity": 0.05, "lr_scale": 0.02, "prune_opacity": 0.05,
-    "lambda_dssim_static": 0.2, "lambda_mask": 0.5, "refine_iters": 40,
-    # anchors, springs, binding (eq. 4-6, 8, 15)
-    "n_anchors": 100, "n_k": 12, "n_c": 8, "n_b": 8, "p_b": 2.0, "binding_mode": "idw", "p_k": 0.0,
-    # physics (eq. 9-17); stiffness in N per unit strain for an object of total_mass kg
-    "total_mass": 1.0, "damping": 1.0, "ground_model": "spring_gaus", "ground_height": 0.0,
-    "init_log10_stiffness": 3.0, "init_kappa": -5.0, "init_friction": 0.5, "init_restitution": 0.4,
-    "log10_stiffness_bounds": [1.5, 4.5], "coarse_log10_k": [2.0, 4.0, 5], "coarse_friction": [0.0, 1.0, 5],
-    "learn_restitution": True, "learn_damping": False, "refine_v0": False,
-    "substep_safety": 0.8, "min_substeps": 4, "max_substeps": 3000, "max_speed": 100.0,
-    "control_stiffness": 1.0e3, "control_radius": 0.15, "control_neighbors": 8,
-    # optimisation (§4.3)
-    "v0_iters": 20, "lr_v0": 0.1, "contact_margin": 1.0, "dyn_iters": 8, "frames_per_iter": 4,
-    "lr_log10_k": 0.1, "lr_log10_k_anchor": 0.03, "lr_kappa": 0.3, "lr_friction": 0.1, "lr_log_damping": 0.1,
-    "lambda_dssim_dynamic": 0.05, "lambda_mask_dynamic": 0.0,
-}
-
-
-def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
-    cfg = dict(DEFAULTS)
-    unknown = set(config or {}) - set(DEFAULTS) - {"timeout_s", "description"}
-    if unknown:
-        raise ValueError(f"spring_gaus: unknown config keys {sorted(unknown)}")
-    cfg.update({k: v for k, v in (config or {}).items() if k in DEFAULTS})
-    return cfg
 
 
 def _params_record(asset: dict[str, Any]) -> dict[str, Any]:
@@ -128,23 +100,8 @@ class SpringGaus(Method):
     n_k-NN anchor graph, so it matches the GT units when the graphs have similar density.
     """
 
-    name = "spring_gaus"
-    label = "Spring-Gaus"
-    paper = "Zhong et al., Reconstruction and Simulation of Elastic Objects with Spring-Mass 3D Gaussians, ECCV 2024"
-    description = ("Static isotropic Gaussians from frame 0, volume-sampled anchors with kNN springs (soft vector η), "
-                   "per-anchor stiffness, friction and v0 fitted through a differentiable spring-mass rollout; IDW binding.")
-    replaces = ("their CUDA 3DGS rasteriser -> our pure-torch splat renderer (render.splat); their simulator -> "
-                "physics.spring_mass (warp, per-frame checkpointed adjoint); 3DGS init (SfM/random) -> mask visual "
-                "hull; budgets: 500 Gaussians/80 static iters (paper: 3DGS 30k iters), 100 anchors/n_k=12/n_c=8/"
-                "n_b=8 (paper 2048/256/16/16), 8 dynamic iters on 4 sampled frames (paper 300 on all), p_b=2 "
-                "(paper 0.5), fixed zeta0=1.0 (paper 0.1 at m0=1); added a mask L1 term in the static fit and a "
-                "coarse global-K and friction line searches before Adam; v0 fit uses the exact ballistic closed form")
-    inputs = MethodInputs(views="multi", rgb=True, masks=True, controls=True)
-    kind = "method"
-
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__(config)
-        self.cfg = resolve_config(self.config)
+    card = CARD
+    Config = SpringGausConfig
 
     def fit(self, obs: Observation) -> dict[str, Any]:
         import torch
@@ -191,6 +148,17 @@ class SpringGaus(Method):
                    "total_mass": float(cfg["total_mass"]), "contact_frame": int(t_contact), **phys}
         return {"config": cfg, "physics": physics, "binding": binding, "gaussians": gauss, "background": bg,
                 "timing": timing, "log": log}
+
+    def parameter_ranges(self) -> dict[str, dict[str, tuple[float, float]]]:
+        """Per-anchor log10 k clamped to ``log10_stiffness_bounds``; friction (and restitution with the PhysTwin
+        ground) clamped by the fit; damping fixed at ``damping`` unless ``learn_damping``."""
+        c = self.cfg
+        lo, hi = c["log10_stiffness_bounds"]
+        out = {"stiffness": (10.0 ** lo, 10.0 ** hi), "friction": (0.0, 2.0),
+               "damping": (0.0, float("inf")) if c["learn_damping"] else (float(c["damping"]), float(c["damping"]))}
+        if c["ground_model"] == "phystwin":
+            out["restitution"] = (0.0, 1.0) if c["learn_restitution"] else (float(c["init_restitution"]),) * 2
+        return {"spring_mass": out}
 
     def predict(self, asset: dict[str, Any], query: Query) -> Prediction:
         from render.frames import render_trajectory

@@ -99,7 +99,7 @@ def fit_static(cameras: Sequence[Any], rgb0: dict[str, np.ndarray], alpha0: dict
                background: Sequence[float], ground: float, cfg: dict[str, Any],
                rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Fit isotropic Gaussians to the first frame of the seen views (paper §4.1)."""
-    from datagen.assets.sampling import farthest_point_sampling
+    from physics.point_sampling import farthest_point_sampling
     from scipy.spatial import cKDTree
 
     hull, vox, info = carve_hull(cameras, alpha0, ground, res=int(cfg["hull_res"]))

@@ -37,15 +37,7 @@ def volume_samples(means: np.ndarray, n: int, seed: int, fill_res: int = 12,
     uniform samples inside the hull, as Simplicits samples an object's volume (and as the reduced GT
     samples its mesh). The simulator's floor contact acts on the farthest-point cubature points taken
     from X, so the choice sets how deep the surface sinks into the floor, which the rendering loss
-    trades against E. Measured on quick_reduced (48 px, GT v0 / nu / friction, train samples): with the
-    GT's own cubature points the loss minimum sits at the GT's E; with ``fps`` it sat 0.35-0.5 log10 E
-    soft on 2 of 3 samples, with ``uniform`` 0.1-0.2 soft on those and 0.4 stiff on a non-convex one.
-    On its 6 test samples Stage II ended 0.19 (fps) vs 0.27 (uniform) mean |log10 E| error, with
-    better future PSNR / Chamfer for ``uniform`` (23.2 dB / 0.0049 vs 22.7 dB / 0.0064). On 14 test
-    samples of quick_reduced --n 120 (``benchmarks/vid2sim_discretization.py``, GT nu and v0) the loss
-    minimum sat 0.25 log10 E soft on average with ``fps`` and 0.04 with ``uniform``; but Stage II on
-    its 40 test samples ended 0.220 (fps, bias -0.09) vs 0.232 (uniform, bias +0.08) mean |log10 E|
-    error, with worse future PSNR / Chamfer for ``uniform`` (21.0 vs 21.4 dB, 0.0146 vs 0.0121).
+    trades against E (``probes/vid2sim_discretization.py``; docs/RESULTS.md, Vid2Sim).
     """
     from scipy.spatial import ConvexHull
 

@@ -12,8 +12,8 @@ Stage II (§4.2, ``fit``): Gaussian refinement, a free-flight v0 fit (bench addi
 training (+ the Neural Jacobian of eq. 5 when ``neural_jacobian``), then joint Adam on eq. 6 over random
 Delta s = 4 windows (``methods.vid2sim.refine``). ``bench run`` loads the Stage I checkpoint found by
 ``resolve_run_config``. The Neural Jacobian is off by default (the paper's "w/o J_theta" variant, exact
-LBS Jacobian): at bench budgets (600 eq. 5 steps) J_theta keeps ~2 % error, and on a scene simulated with
-E = 2e4 Pa the rendering loss's minimum moved to ~5e4 Pa with it, vs ~2e4 Pa with the exact Jacobian.
+LBS Jacobian), because at bench budgets J_theta's error moves the rendering loss's minimum in E
+(docs/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -24,30 +24,9 @@ from typing import Any
 import numpy as np
 
 from core.errors import UserError
-from methods.base import Method, MethodInputs, Observation, Prediction, Query, merge_config
+from methods.vid2sim.spec import CARD, Vid2SimConfig
+from methods.base import TrainableMethod, Method, MethodInputs, Observation, Prediction, Query
 
-DEFAULTS: dict[str, Any] = {
-    "seed": 0, "threads": 1, "checkpoint": None, "checkpoint_step": None, "verbose": False,
-    # geometry + reduced simulator (§3, §5.2: 10 handles, 500 cubature points in the paper)
-    "n_volume": 400, "volume_sampling": "fps", "fill_res": 12, "n_cubature": 60, "n_handles": 4, "lbs_width": 64, "lbs_depth": 3,
-    "lbs_seed": 0, "density": 100.0, "friction": 0.25, "substeps": 2, "floor_stiffness": 1e5, "newton_fallback_tol": 1e-5,
-    "bounds": {"log10_E": [4.0, 6.0], "nu": [0.2, 0.45]}, "v0_max": 1.0,
-    # Stage I network (VideoMAE stand-in) and training
-    "enc_size": 32, "patch": 8, "tubelet": 2, "dim": 64, "depth": 2, "heads": 4, "max_tubelets": 32,
-    "head_width": 64, "steps": 60, "batch": 2, "lr": 1e-3, "grad_clip": 1.0, "save_every": 10,
-    "w_E": 1.0, "w_nu": 1.0, "w_v0": 1.0, "w_lbs": 0.1, "simplicits_batch": 4, "perturb_scale": 0.3,
-    "w_orth": 10.0, "tensorboard": True,
-    # Stage II (§4.2, §5.2)
-    "gs_steps": 10, "lr_gs": 0.01, "lbs_steps": 40, "lr_lbs_pre": 1e-3, "neural_jacobian": False, "jac_width": 64,
-    "jac_steps": 600, "lr_jac_pre": 3e-3, "jac_points": 128, "lambda_jacobian": 0.01, "iterations": 30, "window": 4,
-    "start_tol": 1e-6, "lr_log10_E": 0.05, "lr_nu": 0.02, "lr_lbs": 1e-5, "lr_jac": 1e-5, "lr_v0": 0.005,
-    "E_scan": 0, "optimize_v0": True, "v0_steps": 20, "v0_frames": 4, "lr_v0_fit": 0.05, "lambda_alpha": 1.0, "deform_covariances": False,
-}
-
-
-def resolve_config(config: dict[str, Any] | None) -> dict[str, Any]:
-    """DEFAULTS overridden by ``config`` (``bounds`` merged); unknown keys are errors."""
-    return merge_config("vid2sim", DEFAULTS, config, nested=("bounds",))
 
 
 def gt_labels(meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -59,7 +38,7 @@ def gt_labels(meta: dict[str, Any]) -> dict[str, Any] | None:
             "v0": np.asarray(meta["scenario"].get("initial_velocity", [0.0, 0.0, 0.0]), np.float32)}
 
 
-class Vid2Sim(Method):
+class Vid2Sim(Method, TrainableMethod):
     """Vid2Sim: feed-forward E, nu and LBS prediction from a front-view video, then scene-specific
     refinement through the differentiable reduced-order simulator and the splat renderer.
 
@@ -67,25 +46,11 @@ class Vid2Sim(Method):
     The reduced simulator has no control points, so interaction samples are not applicable.
     """
 
-    name = "vid2sim"
-    label = "Vid2Sim"
-    paper = "Vid2Sim: Generalizable, Video-based Reconstruction of Appearance, Geometry and Physics for Mesh-free Simulation"
-    description = ("Stage I: a video transformer + 4-layer MLP heads regress E, nu and (hypernetwork) the LBS MLP's "
-                   "final layer; Stage II: Gaussian refinement, data-free LBS (+ optional Neural Jacobian), then Adam "
-                   "on the rendering loss (eq. 6) over random 4-frame windows through the implicit-Euler reduced "
-                   "simulator (neo-Hookean, adjoint gradients).")
-    replaces = ("VideoMAE backbone -> a 2-layer video transformer (tubelets, space/time embeddings) trained from "
-                "scratch; LGM Gaussians -> the sample's canonical Gaussians (asset/gaussians.ply), volume filled in "
-                "their convex hull; their simulator -> physics.reduced; bench-scale budgets (4+1 handles, 60 cubature "
-                "points, tens of Stage II iterations vs 10 handles, 500 points, 400 iterations); density and floor "
-                "friction assumed (config); adds a v0 head and v0 refinement (random launch velocity in the datasets); "
-                "optional forward-only line search of log10 E on the observed frames before Stage II's Adam (E_scan)")
-    inputs = MethodInputs(views="mono", rgb=True, masks=True, canonical=True)
-    kind = "method"
+    card = CARD
+    Config = Vid2SimConfig
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
-        self.cfg = resolve_config(self.config)
         self._model = None
 
     def _log(self, msg: str) -> None:
@@ -96,7 +61,7 @@ class Vid2Sim(Method):
     @classmethod
     def resolve_run_config(cls, config: dict[str, Any], data_root: Path) -> dict[str, Any]:
         """`bench run` hook: resolve ``checkpoint`` (default runs/checkpoints/vid2sim/<dataset>) or fail."""
-        from methods.training import resolve_checkpoint
+        from methods.training.checkpoints import resolve_checkpoint
 
         return resolve_checkpoint(config, cls.name, cls.label, data_root)
 
@@ -108,7 +73,7 @@ class Vid2Sim(Method):
 
     def load_model(self) -> Any:
         """The Stage I network with the latest weights of ``checkpoint`` (cached)."""
-        from methods.training import load_trained_model
+        from methods.training.checkpoints import load_trained_model
 
         if self._model is None:
             self._model = load_trained_model(self.build_model, self.cfg.get("checkpoint"), self.name, self.label,
@@ -139,7 +104,7 @@ class Vid2Sim(Method):
     def initial_estimate(self, obs: Observation) -> tuple[Any, Any, float]:
         """Stage I forward pass -> Stage II's scene (volume samples, cubature, Gaussians) and its starting
         ``refine.Estimate`` (E, nu, v0 and the LBS MLP whose last layer the hypernetwork predicted, §4.1),
-        plus the forward pass's seconds. Shared by ``fit`` and benchmarks/vid2sim_discretization.py."""
+        plus the forward pass's seconds. Shared by ``fit`` and probes/vid2sim_discretization.py."""
         from methods.vid2sim.lbs import make_skinning
         from methods.vid2sim.refine import Estimate, build_scene
 
@@ -178,11 +143,16 @@ class Vid2Sim(Method):
                 "cfg": self.cfg,
                 "timing": {"stage1_s": t1 - t0, "gaussians_v0_s": t2 - t1, "lbs_s": t3 - t2, "joint_s": t4 - t3}}
 
+    def parameter_ranges(self) -> dict[str, dict[str, tuple[float, float]]]:
+        """Stage I's output ranges and Stage II's clamp (``bounds``); E assumes the configured density."""
+        b = self.cfg["bounds"]
+        return {"reduced": {"youngs_modulus": tuple(10.0 ** v for v in b["log10_E"]), "poisson_ratio": tuple(b["nu"])}}
+
     def predict(self, asset: dict[str, Any], query: Query) -> Prediction:
         """Simulate the refined asset for every queried frame (reduced model) and render every camera."""
         import torch
 
-        from methods.baselines import render_prediction
+        from methods.rendering import render_prediction
         from methods.vid2sim.refine import appearance, reduced_params, render_rgba, rollout
 
         if query.controls is not None:
@@ -270,7 +240,7 @@ class Vid2Sim(Method):
         """Stage I training on ``samples`` (labels from their sample.json); checkpoints into ``out_dir``."""
         import torch
 
-        from methods.training import train_minibatches
+        from methods.training.loop import train_minibatches
 
         torch.set_num_threads(int(self.cfg["threads"]))
         items = self.load_training_set(samples)

@@ -114,9 +114,3 @@ def read_exr(path: str | Path) -> dict[str, np.ndarray]:
         pos += 8 * n
         out.update(_part_planes(buf, attrs, offsets, multi))
     return {k: (v.astype(np.float32) if v.dtype.kind == "f" else v) for k, v in out.items()}
-
-
-def exr_channels(path: str | Path) -> list[str]:
-    """Channel names of an EXR file (header only)."""
-    parts, _, _ = _headers(Path(path).read_bytes())
-    return [c[0] for attrs in parts for c in _channels(attrs["channels"][1])]

@@ -63,7 +63,7 @@ def test_unknown_profile_name(tmp_path):
 
 def test_eval_and_board_on_non_runs(tmp_path):
     _one_line_error(bench("eval", str(tmp_path)), "not a run directory")
-    _one_line_error(bench("board", str(tmp_path), "--out", str(tmp_path / "site")), "results.json")
+    _one_line_error(bench("board", str(tmp_path), "--out", str(tmp_path / "site")), "not a run directory")
     _one_line_error(bench("check", str(tmp_path / "nothing")), "does not exist")
     _one_line_error(bench("show", str(tmp_path)), "no sample.json")
 

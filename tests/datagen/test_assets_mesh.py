@@ -143,11 +143,13 @@ def test_sample_surface_even_is_more_uniform() -> None:
 
 
 def test_farthest_point_sampling_hand_case() -> None:
+    from physics.point_sampling import farthest_point_sampling
+
     line = np.column_stack([np.arange(11.0), np.zeros(11), np.zeros(11)])
-    assert A.farthest_point_sampling(line, 3).tolist() == [0, 10, 5]
-    assert A.farthest_point_sampling(line, 2, start_index=4).tolist() == [4, 10]
+    assert farthest_point_sampling(line, 3).tolist() == [0, 10, 5]
+    assert farthest_point_sampling(line, 2, start_index=4).tolist() == [4, 10]
     with pytest.raises(ValueError):
-        A.farthest_point_sampling(line, 12)
+        farthest_point_sampling(line, 12)
 
 
 # -- volume sampling ---------------------------------------------------------------------

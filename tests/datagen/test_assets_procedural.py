@@ -74,15 +74,18 @@ def test_deterministic_and_variants_differ() -> None:
     assert object_seed("proc/blob/001") == seed == a.meta["seed"]
 
 
-def test_get_asset_dispatch() -> None:
-    m = A.get_asset("proc/torus/000")
+def test_load_asset_dispatch() -> None:
+    from datagen.assets.sources import load_asset
+    from datagen.profile import AssetConfig
+
+    m = load_asset("proc/torus/000", AssetConfig())
     assert m.object_id == "proc/torus/000"
     with pytest.raises(A.AssetError) as e:
-        A.get_asset("objaverse/abc")
+        load_asset("nosuchsource/abc", AssetConfig())
     assert e.value.reason == "unknown_source"
     for bad in ("proc/nothing/000", "proc/sphere/1", "proc/sphere"):
         with pytest.raises(A.AssetError):
-            A.get_asset(bad)
+            load_asset(bad, AssetConfig())
 
 
 def _raw_volume(m: A.AssetMesh) -> float:

@@ -10,7 +10,8 @@ import trimesh
 from datagen.profile import AssetConfig
 from core.errors import UserError
 from datagen.assets import check_mesh, load_object, save_obj
-from datagen.assets.sources import (list_object_ids, load_asset, write_objaverse_cache_fixture)
+from datagen.assets.sources import list_object_ids, load_asset
+from objaverse_fixture import write_objaverse_cache_fixture
 
 
 def _proc(name="proc/sphere/000"):
@@ -117,12 +118,17 @@ def test_bad_assets_are_recorded_and_the_run_goes_on(tmp_path):
     d.update(n_samples=5, seed=1)
     d["assets"] = {"source": "local", "root": str(root), "max_faces": 4000}
     d["splits"] = {"train": 0.0, "val": 0.0, "test": 1.0}
-    recs = {r["object_id"]: r for r in generate(tmp_path / "data", profile_from_dict(d))}
-    assert recs["local/good/model.obj"]["status"] == "ok"
+    made = generate(tmp_path / "data", profile_from_dict(d))
+    recs = {}
+    for r in made:
+        recs.setdefault(r["object_id"], r)
+    assert len(recs) == 5 and recs["local/good/model.obj"]["status"] == "ok"
+    # replacements are drawn for the failures (bounded: at most n + max(4, n) candidates); only the good object yields
+    assert len(made) == 10 and {r["object_id"] for r in made if r["status"] == "ok"} == {"local/good/model.obj"}
     reasons = {k: r["reason"] for k, r in recs.items() if r["status"] != "ok"}
     assert "[corrupt]" in reasons["local/garbage.glb"] or "[empty]" in reasons["local/garbage.glb"]
     assert "[too_many_faces]" in reasons["local/too_many.obj"]
     assert "[not_closed]" in reasons["local/open_box.obj"] or "[non_manifold]" in reasons["local/open_box.obj"]
     assert any(t in reasons["local/flat.stl"] for t in ("[empty]", "[zero_volume]", "[corrupt]", "[non_manifold]"))
     man = [json.loads(l) for l in (tmp_path / "data" / "manifest.jsonl").read_text().splitlines()]
-    assert len(man) == 5
+    assert len(man) == 10

@@ -70,15 +70,16 @@ def _scores(asset: dict, gt: dict) -> dict[str, float]:
 
 def test_registry_config_and_card():
     from core.method_config import load_method_config
-    from methods.physinteract.method import DEFAULTS
+    from core.errors import UserError
+    from methods.physinteract.spec import PhysInteractConfig
     from methods.registry import make_method
 
     cfg = load_method_config("physinteract")
-    assert set(cfg) <= set(DEFAULTS)
+    assert set(cfg) <= set(PhysInteractConfig.model_fields)
     m = make_method("physinteract", cfg)
     assert m.inputs.views == "mono" and m.inputs.canonical and m.inputs.controls and not m.inputs.tracks
     assert "SAM" in m.replaces and "4D-Humans" in m.replaces
-    with pytest.raises(ValueError, match="unknown config"):
+    with pytest.raises(UserError, match="unknown key 'lr'"):
         make_method("physinteract", {"lr": 1.0})
 
 

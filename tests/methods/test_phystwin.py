@@ -9,6 +9,8 @@ import warnings
 import numpy as np
 import pytest
 
+from core.errors import UserError
+
 from render.cameras import Camera, intrinsics_from_fov, look_at
 
 # ----------------------------------------------------------------------------- helpers
@@ -145,7 +147,7 @@ def test_registered_with_declared_inputs():
     m = make_method("phystwin", {"n_nodes": 50})
     assert m.inputs.depth and m.inputs.tracks and m.inputs.controls and m.inputs.masks and m.inputs.views == "multi"
     assert "CoTracker3" in m.replaces and "TRELLIS" in m.replaces
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         make_method("phystwin", {"not_a_key": 1})
 
 

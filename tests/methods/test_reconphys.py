@@ -1,4 +1,4 @@
-"""ReconPhys (methods/reconphys) and `bench train` (methods/training.py) on the `tiny` profile:
+"""ReconPhys (methods/reconphys) and `bench train` (methods/training/) on the `tiny` profile:
 a training step lowers eq. 11, checkpoints (safetensors) reload to identical predictions, an
 interrupted run resumes to the same weights as an uninterrupted one, and `bench run` without a
 checkpoint fails with one line saying how to train one."""
@@ -15,8 +15,8 @@ import torch
 from bench.cli import main, run
 from core.errors import UserError
 from methods.reconphys import ReconPhys
-from methods.reconphys.scene import object_seed, sample_anchors
-from methods.training import latest_checkpoint, load_checkpoint
+from methods.reconphys.simulation import object_seed, sample_anchors
+from methods.training.checkpoints import latest_checkpoint, load_checkpoint
 
 FAST = {"steps": 4, "save_every": 2, "dim": 32, "enc_width": 8, "enc_size": 32, "tensorboard": False}
 
@@ -36,7 +36,7 @@ def test_object_hash_gt_anchors_are_reconphys_anchors(tmp_path):
     from datagen.profile import load_profile, profile_from_dict
     from datagen.generate import generate
     from methods.observation import build_observation
-    from methods.reconphys.scene import build_scene
+    from methods.reconphys.simulation import build_scene
     from physics.spring_mass import knn_springs
 
     d = load_profile("tiny").model_dump(mode="json")

@@ -71,11 +71,11 @@ def test_holdout_keeps_objects_whole_and_refuses_an_empty_side():
 
 
 def test_config_needs_a_pure_stage_b():
-    with pytest.raises(ValueError, match="calibrate"):
+    with pytest.raises(UserError, match="calibrate"):
         ReconPhys({"calibrate": "holdout", "curriculum": "invert", "distill_steps": 10, "steps": 5})
-    with pytest.raises(ValueError, match="calibrate"):
+    with pytest.raises(UserError, match="calibrate"):
         ReconPhys({"calibrate": "holdout", "curriculum": "none", "steps": 0})
-    with pytest.raises(ValueError, match="calibrate"):
+    with pytest.raises(UserError, match="calibrate"):
         ReconPhys({"calibrate": "sometimes"})
 
 
@@ -123,7 +123,7 @@ def test_calibrated_training_and_inference(tiny_train, tmp_path):
 
 def test_force_retraining_clears_nested_checkpoints(tiny, tmp_path):
     """`bench train --force` must not resume the calibration predictor of an earlier training either."""
-    from methods.training import train_method
+    from methods.training.verb import train_method
 
     out = tmp_path / "ck"
     nested = out / CALIBRATION_DIR

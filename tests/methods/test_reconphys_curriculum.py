@@ -10,11 +10,14 @@ import json
 
 import numpy as np
 import pytest
+
+from core.errors import UserError
 import torch
 
 from methods.reconphys import ReconPhys
-from methods.reconphys.curriculum import INVERSION_JSON, distill_lr_scale, invert_video, physics_from_u
-from methods.reconphys.scene import _render, forward_loss, object_seed, rollout_loss, sample_anchors, simulate_points
+from methods.reconphys.curriculum import INVERSION_JSON, distill_lr_scale, invert_video
+from methods.reconphys.network import physics_from_u
+from methods.reconphys.simulation import _render, forward_loss, object_seed, rollout_loss, sample_anchors, simulate_points
 
 FAST = {"dim": 32, "enc_width": 8, "enc_size": 32, "tensorboard": False, "invert_grid": 5}
 
@@ -147,7 +150,7 @@ def test_distill_cosine_schedule():
     scales = [distill_lr_scale(k, 100, "cosine") for k in range(100)]
     assert all(a > b for a, b in zip(scales, scales[1:]))
     assert distill_lr_scale(100, 100, "cosine") == 1.0 and distill_lr_scale(7, 100, "constant") == 1.0
-    with pytest.raises(ValueError, match="distill_schedule"):
+    with pytest.raises(UserError, match="distill_schedule"):
         ReconPhys({"distill_schedule": "linear"})
 
 
@@ -190,7 +193,7 @@ def test_coordinate_search_tolerance_and_local_span():
 def test_search_parameter_names_are_checked_with_the_config():
     """Mass is never searched and unknown names are refused when the config is read, not mid-run."""
     for bad in ({"physics_refine": ["log10_mass"]}, {"invert_order": ["stiffness"]}):
-        with pytest.raises(ValueError, match="unknown search parameters"):
+        with pytest.raises(UserError, match="unknown search parameters"):
             ReconPhys(bad)
     assert ReconPhys({"physics_refine": ["friction"]}).label.startswith("ReconPhys + eq. 11 refinement")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from methods.reconphys.curriculum import augment_video
+from methods.reconphys.motion import augment_video
 from methods.reconphys.motion import N_STATS, ballistic_v0, mirror_stats, silhouette_stats
 from render.cameras import Camera, intrinsics_from_fov, look_at
 from render.splat import render_gaussians

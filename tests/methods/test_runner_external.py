@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bench.cli import run as bench
-from core.rundir import read_pred_frames
+from core.rundir import RunSample
 
 EXTERNAL = textwrap.dedent('''
     import json, sys, pathlib
@@ -59,7 +59,7 @@ def test_external_command_round_trip(tiny_data):
         assert st["status"] == "ok", st
         meta = json.loads((tiny_data / "data" / sid / "sample.json").read_text())
         mono = meta["render"]["monocular_view"]
-        rgb, alpha = read_pred_frames(out / sid, mono, meta["time"]["n_frames"])
+        rgb, alpha = RunSample(out / sid).read_frames(mono, meta["time"]["n_frames"])
         assert rgb.shape[0] == meta["time"]["n_frames"] and alpha.max() > 0.5
         # the external program saw only the monocular view's observed frames
         shown = json.loads((out / sid / "work" / "input_files.json").read_text())

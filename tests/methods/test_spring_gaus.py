@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from methods.spring_gaus import DEFAULTS, SpringGaus, load_asset, simulate
+from methods.spring_gaus import SpringGaus, load_asset, simulate
+from methods.spring_gaus.spec import SpringGausConfig
+
+DEFAULTS = SpringGausConfig().to_dict()
 from methods.spring_gaus.losses import l1_dssim, ssim_torch
 from metrics.image import ssim_gaussian11
 

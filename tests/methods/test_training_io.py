@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from core.errors import UserError
-from methods.training import LOG_CSV, MetricLogger, load_trained_model, resolve_checkpoint, save_checkpoint
+from methods.training.checkpoints import load_trained_model, resolve_checkpoint, save_checkpoint
+from methods.training.logger import LOG_CSV, MetricLogger
 
 
 def test_resumed_log_with_a_new_metric_keeps_the_header(tmp_path):

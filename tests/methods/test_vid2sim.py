@@ -15,7 +15,7 @@ import torch
 
 from bench.cli import main, run
 from methods.base import Query
-from methods.training import latest_checkpoint, load_checkpoint
+from methods.training.checkpoints import latest_checkpoint, load_checkpoint
 from methods.vid2sim import Vid2Sim, simulate_asset
 from methods.vid2sim.lbs import make_skinning
 from methods.vid2sim.network import default_last_layer
@@ -68,9 +68,10 @@ def synthetic():
     u = np.stack([np.cos(th) * np.sin(phi), np.sin(th) * np.sin(phi), np.cos(phi)], 1)
     can = {"means": u * [0.35, 0.3, 0.25] + [0.0, 0.0, 0.33], "colors": (0.5 + 0.45 * np.sign(u) * np.abs(u) ** 0.5),
            "scales": np.full(n, 0.06, np.float32), "opacities": np.ones(n, np.float32)}
-    from methods.vid2sim.method import resolve_config
+    from methods.vid2sim.spec import Vid2SimConfig
 
-    cfg = resolve_config({"n_volume": 200, "n_cubature": 30, "n_handles": 3, "iterations": 20, "friction": 0.2})
+    cfg = Vid2SimConfig.model_validate({"n_volume": 200, "n_cubature": 30, "n_handles": 3, "iterations": 20,
+                                        "friction": 0.2}).to_dict()
     scene = build_scene(can, "test/ellipsoid", {"ground": {"height": 0.0}, "gravity": [0, 0, -9.81]}, cfg)
     cam = orbit_cameras(1, 2.0, 10.0, target=(0, 0, 0.3), width=40, height=40, fov_deg=40, start_azimuth_deg=-90)[0]
     gt_lbs, _ = train_skinning_weights(scene.X, 3, nu=GT_NU, steps=120, seed=3)

@@ -76,7 +76,7 @@ def test_splat_and_blender_silhouettes_agree(tmp_path: Path, record_property) ->
     At the tiny profile's 300 points x 0.9 it is ~0.57 (1200 x 0.9: ~0.77) with the same registration.
     """
     from datagen.rendering import render_sample_frames
-    from datagen.scene import build_scene
+    from datagen.sample_build import build_scene
     from datagen.writer import make_cameras
 
     prof = _profile(**{"scenario.n_frames": 2, "render.width": 96, "render.height": 96,

@@ -9,7 +9,7 @@ simulated by ReconPhys's pipeline (its own hash-seeded anchors and binding): a p
 perturbation costs less than that layout change cannot be recovered by a method with another
 discretization, however well it is trained.
 
-    python benchmarks/identifiability.py DATA [--split train] [--n 8] [--anchors 120] [--knn 10] [--binding lbs]
+    python probes/identifiability.py DATA [--split train] [--n 8] [--anchors 120] [--knn 10] [--binding lbs]
                                               [--binding-k 8] [--fill volume]
 
 The "GT sampler" rows re-draw the GT's anchors with its own sampler under other seeds (and at twice the
@@ -44,7 +44,7 @@ RELAYOUTS = {  # name -> (anchor count factor, seed of the new layout); the GT's
 
 
 def posed_mesh_offset(sample_dir: Path, meta: dict, particles0: np.ndarray, means0: np.ndarray) -> tuple:
-    """The sample's mesh (object frame) and the translation that datagen.scene.build_scene posed it with.
+    """The sample's mesh (object frame) and the translation that datagen.sample_build.build_scene posed it with.
 
     build_scene poses every point as ``x @ R.T + offset``, with offset_z = drop height - the lowest
     posed mesh vertex and offset_xy = minus the xy mean of (anchors, surface samples, mesh vertices).
@@ -70,7 +70,7 @@ def relayout(base: dict, sample_dir: Path, meta: dict, factor: int, seed: int) -
     FPS; ``object_hash``: the shared ``sample_anchors``) under another seed, and new kNN springs: the same
     object, pose and physics, another discretization."""
     from datagen.assets import sample_volume
-    from datagen.assets.sampling import farthest_point_sampling
+    from physics.point_sampling import farthest_point_sampling
     from physics.spring_mass import knn_springs
 
     gt = base["gt"]
@@ -107,7 +107,7 @@ def sample_losses(path: Path, rp_cfg: dict) -> dict[str, float]:
     from methods.baselines import OracleBaseline
     from methods.observation import build_observation
     from methods.reconphys import ReconPhys
-    from methods.reconphys.scene import build_scene, forward_loss
+    from methods.reconphys.simulation import build_scene, forward_loss
 
     oracle, rp = OracleBaseline(), ReconPhys(rp_cfg)
     obs_o = build_observation(path, oracle.inputs)

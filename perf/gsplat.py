@@ -2,9 +2,9 @@
 
 Prints, per (N, resolution): max |difference| of rgb/alpha/depth between the two (ours with
 ``alpha_max=0.999``, gsplat's clamp) and median forward / forward+backward milliseconds of each on
-the GPU. Scene as ``bench_splat.py`` (Gaussians on a 0.5 m sphere, one orbit camera).
+the GPU. Scene as ``splat.py`` (Gaussians on a 0.5 m sphere, one orbit camera).
 
-    python benchmarks/bench_gsplat.py [--n 1000 5000] [--res 128 256] [--repeats 10]
+    python perf/gsplat.py [--n 1000 5000] [--res 128 256] [--repeats 10]
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 
 import torch
 
-from bench_splat import make_scene, time_fwd_bwd  # sibling script (run from benchmarks/ or the repo root)
+from splat import make_scene, time_fwd_bwd  # sibling script (run from perf/ or the repo root)
 from render.cameras import orbit_cameras
 from render.gsplat_backend import gsplat_available, render_gaussians_gsplat
 from render.splat import render_gaussians

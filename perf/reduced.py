@@ -5,7 +5,7 @@ constant handle (n = 132 DoFs), 2k query points, E = 1e5 Pa, nu = 0.3, dt = 1/60
 0.3 m onto the floor. Reports skinning-training steps/s, forward Newton iterations/s and
 timesteps/s, and forward+backward (implicit adjoint) time through 10 steps w.r.t. E, nu, MLP.
 
-    python benchmarks/bench_reduced.py [--cubature 500] [--handles 10] [--frames 60] [--threads 1]
+    python perf/reduced.py [--cubature 500] [--handles 10] [--frames 60] [--threads 1]
 """
 
 from __future__ import annotations

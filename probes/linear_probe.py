@@ -15,7 +15,7 @@ If neither beats predicting the training mean, a feed-forward predictor trained 
 has no easy cue to learn from; a per-scene method can still recover the parameter by simulating the
 object's own shape.
 
-    python benchmarks/linear_probe.py DATA [--param log10_youngs_modulus] [--lambdas 0.1 1 10 100]
+    python probes/linear_probe.py DATA [--param log10_youngs_modulus] [--lambdas 0.1 1 10 100]
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Scene: ~2k anchors in a 1 m cube, knn k=30 (~40k undirected springs), Spring-Gau
 and ground, 30 frames at 30 fps. Reports forward substeps/s and forward+backward time of a
 30-frame rollout (both with per-frame checkpointing), and the warp/torch ratio.
 
-    python benchmarks/bench_spring_mass.py [--anchors 2000] [--k 30] [--substeps 20] [--device cuda]
+    python perf/spring_mass.py [--anchors 2000] [--k 30] [--substeps 20] [--device cuda]
 
 ``--device cuda`` runs warp on the GPU and the torch reference there too (timings synchronised).
 """

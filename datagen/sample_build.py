@@ -88,7 +88,7 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
     from scipy.spatial import cKDTree
 
     from datagen.assets import sample_surface_even, sample_volume, volume
-    from datagen.assets.sampling import farthest_point_sampling
+    from physics.point_sampling import farthest_point_sampling
 
     sc, ph, rc = profile.scenario, profile.physics, profile.render
     model = _choose_model(profile, rng)

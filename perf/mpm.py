@@ -4,7 +4,7 @@ Scene: an elastic cube of n^3 particles (default 25^3 = 15 625) dropped on the g
 grid, E = 1e5 Pa, 30 fps. Compile time (first call) is reported separately and excluded from
 the rates. ``--parallel`` also times the non-deterministic parallel-atomics scatter.
 
-    python benchmarks/bench_mpm.py [--side 25] [--grid 64] [--frames 3] [--substeps 20]
+    python perf/mpm.py [--side 25] [--grid 64] [--frames 3] [--substeps 20]
 """
 
 from __future__ import annotations

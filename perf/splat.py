@@ -3,7 +3,7 @@
 Scene: N Gaussians on the surface of a 0.5 m sphere (like an object's surface points), isotropic
 scale ~ the point spacing, opacity 0.9, seen by an orbit camera that the object half fills.
 
-    python benchmarks/bench_splat.py [--n 1000 5000] [--res 64 128 256] [--repeats 5] [--threads 1]
+    python perf/splat.py [--n 1000 5000] [--res 64 128 256] [--repeats 5] [--threads 1]
 """
 
 from __future__ import annotations

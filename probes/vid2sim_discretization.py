@@ -7,7 +7,7 @@ observed-frame loss of eq. 6 (``methods.vid2sim.refine.observed_loss``, frames 1
 evaluated at log10 E = GT + each offset. An argmin offset below 0 means the method's body needs a
 softer E than the GT's to make the same video: a bias no optimiser can remove.
 
-    python benchmarks/vid2sim_discretization.py DATA --checkpoint CKPT [--split test] [--every 3]
+    python probes/vid2sim_discretization.py DATA --checkpoint CKPT [--split test] [--every 3]
                                                 [--modes fps uniform] [--config extra.yaml]
 
 Needs a Stage I checkpoint (``bench train --method vid2sim``) trained with the same ``bounds``.

@@ -9,7 +9,7 @@ times its stages by wrapping the functions it calls:
 * ``render``: ``datagen.rendering.render_sample_frames`` (splat, or the Blender worker process);
 * ``write``: the rest of ``write_sample`` + the atomic rename (PNG/NPY/PLY/OBJ/GIF, hashes).
 
-    python benchmarks/bench_datagen.py [--profiles tiny quick] [--renderers splat blender-workbench blender-cycles]
+    python perf/datagen.py [--profiles tiny quick] [--renderers splat blender-workbench blender-cycles]
                                        [--n 2] [--samples 16] [--json out.json]
 """
 from __future__ import annotations
@@ -54,7 +54,7 @@ def _timed(module: Any, name: str, acc: dict[str, float], stage: str) -> Iterato
 def time_sample(root: Path, profile: Any, plan: dict[str, Any]) -> dict[str, float]:
     """Generate one sample; returns seconds per stage and ``total``."""
     import datagen.rendering
-    import datagen.scene
+    import datagen.sample_build
     import physics.binding
     import physics.spring_mass
     from datagen.generate import generate_one
@@ -64,7 +64,7 @@ def time_sample(root: Path, profile: Any, plan: dict[str, Any]) -> dict[str, flo
         stack.enter_context(_timed(physics.spring_mass, "simulate", acc, "simulate"))
         stack.enter_context(_timed(physics.binding, "idw_binding", acc, "bind"))
         stack.enter_context(_timed(physics.binding, "apply_binding", acc, "bind"))
-        stack.enter_context(_timed(datagen.scene, "build_scene", acc, "scene"))
+        stack.enter_context(_timed(datagen.sample_build, "build_scene", acc, "scene"))
         stack.enter_context(_timed(datagen.rendering, "render_sample_frames", acc, "render"))
         t0 = time.perf_counter()
         rec = generate_one(str(root), profile.model_dump(mode="json"), plan)
