@@ -107,6 +107,15 @@ def require_intact(root: Path, records: list[dict[str, Any]]) -> None:
             raise DataError(f"{Path(root) / problems[0].split(':')[0]}", problems[0].split(": ", 1)[1] + more)
 
 
+def require_readable(root: Path, records: list[dict[str, Any]]) -> None:
+    """A ``DataError`` for the first sample whose metadata is unreadable or holds an unsafe name (view names
+    in sample.json and cameras.json), checked before anything is written for it."""
+    for rec in records:
+        s = SampleDir(Path(root) / rec["sample_id"])
+        s.views, s.seen_views, s.monocular_view  # noqa: B018  (each access validates)
+        s.camera_records()
+
+
 @dataclass
 class GTTrack:
     """The GT of one track of a sample: frames, surface points, particles and controls.

@@ -22,7 +22,7 @@ def safe_name(value: object, what: str, source: str | Path) -> str:
     """``value`` if it is a safe single path component, else a ``DataError`` naming ``source``."""
     if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
         raise DataError(str(source), f"{what} {value!r} is not a safe name ({NAME_RULE})",
-                        "fix or regenerate that file; nothing was written for it")
+                        "fix or regenerate that file (`bench check` lists every such entry); nothing was written for it")
     return value
 
 

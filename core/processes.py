@@ -37,6 +37,15 @@ def die_with_parent() -> None:
     threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
 
 
+def kill_with_parent_preexec() -> None:
+    """``subprocess`` ``preexec_fn``: the program gets SIGKILL when the process that started it exits (Linux)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+
+
 def cpu_count() -> int:
     """CPUs this process may run on (its affinity mask where the OS has one)."""
     try:

@@ -112,7 +112,8 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
     tracks = list(dict.fromkeys(samples["track"])) if not samples.empty else []
     track_href = {t: f"track-{slug(t)}.html" for t in tracks}
     datasets = sorted({str(r["dataset"]) for r in results})
-    sample_href = {(str(r["dataset"]), s["sample_id"]): f"sample-{slug(s['sample_id'] if len(datasets) == 1 else str(r['dataset']) + '/' + s['sample_id'])}.html"
+    labels = dataset_labels(results)
+    sample_href = {(str(r["dataset"]), s["sample_id"]): f"sample-{slug(s['sample_id'] if len(datasets) == 1 else labels[str(r['dataset'])] + '/' + s['sample_id'])}.html"
                    for r in results for s in r["samples"]}
     models = gt_models(samples)
     common = {"title": title, "version": metadata.version("physrecon-bench"),
@@ -151,7 +152,7 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
         for t in matrices:
             t.files = export(t, tdir)  # type: ignore[attr-defined]
         (out / CROSS_MODEL_PAGE).write_text(env.get_template("cross_model.html.j2").render(
-            **common, page_title="Cross-model matrix", models=models, datasets=datasets,
+            **common, page_title="Cross-model matrix", models=models, datasets=[labels[d] for d in datasets],
             matrices=[matrix_view(t, notes.number, method_href) for t in matrices], notes=notes.all()))
     for name, spec in specs.items():
         _method_page(env, common, out, spec, [r for r in results if r["method_spec"]["name"] == name],
@@ -162,12 +163,40 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
     index = out / "index.html"
     index.write_text(env.get_template("index.html.j2").render(
         **common, page_title=title, track_sections=sections, notes=index_notes.all(), methods=methods,
-        failures=fails, gallery=gallery, datasets=datasets, splits=sorted({r["split"] for r in results}),
-        unavailable=unavailable + dropped, dataset_notes=dataset_notes(datasets)))
+        failures=fails, gallery=gallery, datasets=[labels[d] for d in datasets], splits=sorted({r["split"] for r in results}),
+        unavailable=unavailable + [_strip_paths(line, results) for line in dropped],
+        dataset_notes=dataset_notes(datasets, labels)))
+    _tables_index(tdir)
     return index
 
 
-def dataset_notes(datasets: list[str]) -> list[str]:
+def dataset_labels(results: list[dict[str, Any]]) -> dict[str, str]:
+    """A dataset's name on the board: its folder name and the first 8 hex digits of its manifest's sha256
+    (never the absolute local path of the machine that scored it)."""
+    out = {}
+    for r in results:
+        sha = str(r.get("dataset_manifest_sha256") or "")[:8]
+        out[str(r["dataset"])] = Path(str(r["dataset"])).name + (f" ({sha})" if sha else "")
+    return out
+
+
+def _strip_paths(line: str, results: list[dict[str, Any]]) -> str:
+    for r in results:
+        line = line.replace(str(r["run_dir"]), Path(str(r["run_dir"])).name)
+    return line
+
+
+def _tables_index(tdir: Path) -> None:
+    """tables/index.html: a listing of every exported table (a static host serves no folder listings)."""
+    from html import escape
+
+    files = sorted(p.name for p in tdir.glob("*") if p.is_file() and p.name != "index.html")
+    items = "".join(f'<li><a href="{escape(f)}">{escape(f)}</a></li>' for f in files)
+    tdir.mkdir(parents=True, exist_ok=True)
+    (tdir / "index.html").write_text(f"<!doctype html><meta charset='utf-8'><title>tables</title><h1>Exported tables</h1><ul>{items}</ul>\n")
+
+
+def dataset_notes(datasets: list[str], labels: dict[str, str] | None = None) -> list[str]:
     """One line per dataset naming its profile and the spring-mass GT discretization (docs/CONVENTIONS.md):
     parameter errors against sample-seeded anchors and against ReconPhys §4.1 hashed anchors differ in kind."""
 
@@ -178,7 +207,7 @@ def dataset_notes(datasets: list[str]) -> list[str]:
             continue
         doc = json.loads(f.read_text())
         ph = doc.get("config", {}).get("physics", {})
-        line = f"{d}: profile {doc.get('profile')}, GT physics {ph.get('model')}"
+        line = f"{(labels or {}).get(d, Path(d).name)}: profile {doc.get('profile')}, GT physics {ph.get('model')}"
         sm = ph.get("spring_mass", {})
         if ph.get("model") in ("spring_mass", "mixed") and sm:
             how = sm.get("anchor_sampling", "fps")
@@ -201,8 +230,8 @@ def _method_page(env: Any, common: dict[str, Any], out: Path, spec: dict[str, An
     notes = _Notes()
     t = Table(f"method-{slug(spec['name'])}", "Per track", ["track"], MAIN_COLS, aggregate(rows))
     t.files = export(t, tdir)  # type: ignore[attr-defined]
-    run_ctx = [{"run_dir": r["run_dir"], "track": r.get("track") or ", ".join(sorted({s.get("track") or s["scenario"] for s in r["samples"]})),
-                "split": r["split"], "dataset": r["dataset"], "config_sha256": r.get("config_sha256"),
+    run_ctx = [{"run_dir": Path(str(r["run_dir"])).name, "track": r.get("track") or ", ".join(sorted({s.get("track") or s["scenario"] for s in r["samples"]})),
+                "split": r["split"], "dataset": Path(str(r["dataset"])).name, "config_sha256": r.get("config_sha256"),
                 "config": json.dumps(r.get("config"), indent=1, sort_keys=True),
                 "versions": ", ".join(f"{k} {v}" for k, v in sorted((r.get("versions") or {}).items()))} for r in runs]
     samp = [{"sample_id": s["sample_id"], "status": s["status"], "reason": s.get("reason"),
@@ -237,7 +266,7 @@ def _sample_pages(env: Any, common: dict[str, Any], out: Path, results: list[dic
             name = f"media/{slug(spec['name'])}-{slug(sid)}.gif"
             views = comparison_gif(Path(ds), run_dir, sid, out / name) if s["status"] == "ok" else None
             missing = (f"{'n/a' if s['status'] == 'not_applicable' else 'failed'}: {s.get('reason')}" if s["status"] != "ok"
-                       else f"no animation: GT frames not found under {ds}" if views is None else "")
+                       else f"no animation: GT frames not found under {Path(ds).name}" if views is None else "")
             anims.append({"label": spec["label"], "method_href": method_href[spec["name"]], "src": name if views else None,
                           "missing": missing, "caption": f"rows: {views}; left GT, right prediction" if views else missing})
             if views and r["run_dir"] not in seen_runs:

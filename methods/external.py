@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from core.processes import kill_with_parent_preexec
 from core.frames import frame_name, write_rgba_png
 from core.jsonio import write_json
 from core.rundir import RunSample
@@ -58,7 +59,8 @@ class ExternalMethod(Method):
         export_observation(obs, query, inp)
         argv = [a.format(input=str(inp), output=str(out)) for a in shlex.split(self.command)]
         with open(workdir / "external.log", "w") as log:
-            proc = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            proc = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  preexec_fn=kill_with_parent_preexec)  # dies with the sample process
         if proc.returncode != 0:
             tail = (workdir / "external.log").read_text()[-300:].strip().replace("\n", " | ")
             raise RuntimeError(f"external command exited with {proc.returncode}: {tail}")

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from core.atomic import atomic_dir, remove_stale_temps
-from core.dataset import SampleDir, require_intact, select_samples
+from core.dataset import SampleDir, require_intact, require_readable, select_samples
 from core.errors import UserError
 from core.hashing import sha256_bytes
 from core.jsonio import dumps, read_json, write_json
@@ -186,6 +186,7 @@ def run_method(method_name: str, data_root: Path, split: str, out_root: Path, co
         raise UserError("--track", f"no sample of split '{split}' of {data_root} has a held-out transfer interaction",
                         "generate an interaction dataset with transfer (e.g. `bench gen --profile tiny_interact`)")
     require_intact(data_root, samples)  # a corrupt dataset is a data error, never a method failure
+    require_readable(data_root, samples)
     from methods.ranges import check_parameter_ranges
 
     ranges = check_parameter_ranges(method, data_root)  # a method that cannot reach the data is refused here

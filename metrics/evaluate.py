@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from core.dataset import SampleDir, read_manifest
-from core.errors import DataError, UserError
+from core.dataset import SampleDir, read_manifest, require_intact
+from core.errors import UserError
 from core.hashing import digest, sha256_file
 from core.jsonio import write_json
 from core.rundir import RunDir, RunSample
@@ -202,15 +202,6 @@ def _hashes(sample_path: Path, run_sample: Path, run: dict[str, Any]) -> dict[st
             "config_sha256": run.get("config_sha256")}
 
 
-def _check_gt(sample_path: Path, record: dict[str, Any], gt_hashes: dict[str, str]) -> None:
-    """A GT file read for scoring that differs from the manifest is a ``DataError`` (never a score)."""
-    want = record.get("files") or {}
-    for rel, h in gt_hashes.items():
-        if rel in want and want[rel] != h:
-            raise DataError(str(Path(sample_path) / rel), "sha256 differs from the manifest (the dataset changed "
-                            "or is corrupt); no score was written for this sample")
-
-
 def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, Any] | None = None,
                  on_progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Score every sample of a run dir; writes metrics.json per sample and RUN/results.json."""
@@ -230,9 +221,8 @@ def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, A
         if sid not in manifest:
             raise UserError(str(run_dir.run_json), f"sample '{sid}' is not in the dataset {data_root}", "pass the --data the run used")
         rs = run_dir.sample(sid)
+        require_intact(data_root, [manifest[sid]])  # a GT file that changed since the manifest is never scored
         m = evaluate_sample(data_root / sid, rs.path, cfg, lp, run)
-        if m.get("hashes"):
-            _check_gt(data_root / sid, manifest[sid], m["hashes"]["gt"])
         m["split"] = manifest[sid]["split"]
         m["hashes_gt_manifest"] = manifest[sid]["files"] and {k: v for k, v in manifest[sid]["files"].items() if k.startswith("gt/")}
         if m["status"] != NOT_RUN:

@@ -6,7 +6,10 @@ point moves with the inverse-distance-weighted average of its k nearest anchors,
 but shrinks points towards anchors under rotation. ``mode="lbs"`` (option, PhysTwin-style
 linear blend skinning) gives each anchor a local rotation R_j^t, the least-squares (Kabsch) fit
 of its anchor neighbourhood, and blends ``R_j^t (p_0 - x_j^0) + x_j^t`` with the same weights;
-it is exact for any rigid motion. ``mode="idw_disp"`` (ReconPhys §3.2: "the anchor displacements are
+it is exact for any rigid motion. It is evaluated in displacement form,
+``p_0 + sum_j w_j ((R_j^t - I)(p_0 - x_j^0) + x_j^t - x_j^0)``, equal when the weights sum to 1 and
+exact at rest even though float32 weights do not: frame 0 returns ``p_0`` bit for bit, so a
+re-simulation that binds the recorded frame-0 points reproduces every later frame bit for bit too. ``mode="idw_disp"`` (ReconPhys §3.2: "the anchor displacements are
 propagated to Gaussian centres") moves each point by the IDW blend of its anchors' displacements,
 ``mu_t = mu_0 + sum_j w_j (x_j^t - x_j^0)``: exact at rest and for translations, no shrink with
 sparse anchors. Works on numpy arrays and torch tensors (differentiable).
@@ -117,10 +120,12 @@ def apply_binding(
         if mode == "idw_disp":
             return to(points0) + (ww[..., None] * (xt - to(anchors0)[ii])).sum(dim=-2)
         nb = anchor_neighbors(anchors0) if neighbors is None else neighbors
+        a0 = to(anchors0)
         rot = anchor_rotations(anchors0, anchors_t, nb)[..., ii, :, :]  # (...,M,k,3,3)
-        rel = to(points0)[:, None, :] - to(anchors0)[ii]  # (M,k,3)
-        moved = torch.einsum("...mkij,mkj->...mki", rot, rel) + xt
-        return (ww[..., None] * moved).sum(dim=-2)
+        rel = to(points0)[:, None, :] - a0[ii]  # (M,k,3)
+        eye = torch.eye(3, dtype=rot.dtype, device=rot.device)
+        disp = torch.einsum("...mkij,mkj->...mki", rot - eye, rel) + (xt - a0[ii])
+        return to(points0) + (ww[..., None] * disp).sum(dim=-2)
     at = np.asarray(anchors_t, np.float64)
     ii, ww = np.asarray(idx, np.int64), np.asarray(w, np.float64)
     xt = at[..., ii, :]
@@ -130,7 +135,8 @@ def apply_binding(
         disp = (ww[..., None] * (xt - np.asarray(anchors0, np.float64)[ii])).sum(axis=-2)
         return (np.asarray(points0, np.float64) + disp).astype(np.float32)
     nb = anchor_neighbors(anchors0) if neighbors is None else neighbors
+    a0 = np.asarray(anchors0, np.float64)
     rot = anchor_rotations(anchors0, at, nb)[..., ii, :, :]
-    rel = np.asarray(points0, np.float64)[:, None, :] - np.asarray(anchors0, np.float64)[ii]
-    moved = np.einsum("...mkij,mkj->...mki", rot, rel) + xt
-    return (ww[..., None] * moved).sum(axis=-2).astype(np.float32)
+    rel = np.asarray(points0, np.float64)[:, None, :] - a0[ii]
+    disp = np.einsum("...mkij,mkj->...mki", rot - np.eye(3), rel) + (xt - a0[ii])
+    return (np.asarray(points0, np.float64) + (ww[..., None] * disp).sum(axis=-2)).astype(np.float32)

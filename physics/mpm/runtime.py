@@ -1,6 +1,7 @@
 """Taichi runtime: one guarded ``ti.init`` per process (cuda when available, else cpu).
 
-``PHYSRECON_TAICHI_ARCH=cpu|cuda`` forces the backend. The offline cache is on (the first
+``PHYSRECON_TAICHI_ARCH=cpu|cuda`` forces the backend; ``PHYSRECON_THREADS`` (set by the harness for each
+worker) caps its CPU threads. The offline cache is on (the first
 autodiff compile of the MPM kernels takes a while; later processes reuse it). If the process
 already initialised taichi itself, that runtime is used as is.
 """
@@ -25,8 +26,9 @@ def ensure_taichi() -> Any:
 
             want = "cuda" if is_arch_supported(ti.cuda) else "cpu"
         arch = ti.cuda if want == "cuda" else ti.cpu
-        ti.init(arch=arch, offline_cache=True, log_level=ti.WARN, random_seed=0,
-                advanced_optimization=False)
+        threads = os.environ.get("PHYSRECON_THREADS")  # the worker's thread share (core.processes.limit_threads)
+        ti.init(arch=arch, offline_cache=True, log_level=ti.WARN, random_seed=0, advanced_optimization=False,
+                **({"cpu_max_num_threads": int(threads)} if threads else {}))
         _ARCH.append(want)
     return ti
 

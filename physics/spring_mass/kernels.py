@@ -37,11 +37,31 @@ _initialized = False
 
 
 def init_warp() -> None:
-    """Initialise warp once, quietly."""
+    """Initialise warp once, quietly: without a GPU its native library prints "Could not find or load the
+    NVIDIA CUDA driver" on every start; that line is dropped (anything else it prints passes through)."""
     global _initialized
     if not _initialized:
+        import os
+        import sys
+        import tempfile
+
         wp.config.log_level = wp.LOG_WARNING
-        wp.init()
+        wp.config.quiet = True
+        sys.stderr.flush()
+        saved = os.dup(2)
+        with tempfile.TemporaryFile(mode="w+b") as tmp:
+            os.dup2(tmp.fileno(), 2)
+            try:
+                wp.init()
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+            tmp.seek(0)
+            kept = [ln for ln in tmp.read().decode(errors="replace").splitlines(True)
+                    if "Could not find or load the NVIDIA CUDA driver" not in ln]
+        if kept:
+            sys.stderr.write("".join(kept))
         _initialized = True
 
 

@@ -17,6 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from core.processes import kill_with_parent_preexec
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JOB_DIR = ".blender-job"
 
@@ -87,6 +89,7 @@ def run_worker(job_path: Path, log_path: Path, timeout_s: float) -> dict[str, An
         log.flush()
         try:
             proc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(REPO_ROOT),
+                                  preexec_fn=kill_with_parent_preexec,
                                   timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired:
             log.write(f"\n[parent] killed after {timeout_s:g} s\n")

@@ -136,3 +136,24 @@ def test_invalid_inputs():
         chamfer_l2sq_mean(np.zeros((4, 2)), np.zeros((3, 3)))
     with pytest.raises(ValueError):
         chamfer_l2sq_mean(np.full((4, 3), np.nan), np.zeros((3, 3)))
+
+
+def test_emd_of_corresponding_sets_pairs_their_subsamples():
+    """Issue 21.1: EMD of identical point sets was 0.07 m because prediction and GT were subsampled
+    independently; corresponding sets now share one index set, so identical sets score exactly 0."""
+    from metrics.conventions import METRICS
+    from metrics.evaluate import DEFAULT_EVAL
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-0.5, 0.5, (500, 3))
+    assert emd(x, x, n=256, paired=True) == 0.0 and emd(x, x, n=256, paired=True, squared=True) == 0.0
+    assert emd(x, x, n=256) > 0.03  # the independent convention keeps its floor (two samplings of one set)
+    y = x + np.array([0.1, 0.0, 0.0])
+    assert emd(x, y, n=256, paired=True) == pytest.approx(0.1, abs=1e-12)  # a translation: every point moves 0.1
+    # the function's default n is the eval default the convention text states
+    import inspect
+
+    assert inspect.signature(emd).parameters["n"].default == DEFAULT_EVAL["emd_n"] == 256
+    assert "n=256" in METRICS["emd"].convention and "one index set" in METRICS["emd"].convention
+    with pytest.raises(ValueError):
+        emd(x, x[:400], paired=True)

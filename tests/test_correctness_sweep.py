@@ -1,0 +1,303 @@
+"""Issue 21: what independent checks found, each reproduced here (every test fails on a4b240f).
+
+A tiny dataset (2 samples) is generated once; each test copies what it corrupts.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.cli import run as bench_run
+
+
+def cli(*args, cwd=None, timeout=600):
+    return subprocess.run([sys.executable, "-m", "bench.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+
+
+def one_line_error(res, *needles):
+    """Exit status 2, no traceback, and the error is one line (the last of stderr: progress lines may precede it)."""
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr, res.stderr
+    err = res.stderr.strip().splitlines()[-1]
+    assert err.startswith("bench "), res.stderr
+    for n in needles:
+        assert n in err, err
+    return err
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("sweep") / "data"
+    bench_run(["gen", "--profile", "tiny", "--n", "2", "--out", str(root)])
+    return root
+
+
+def _copy(data: Path, dest: Path) -> Path:
+    shutil.copytree(data, dest)
+    return dest
+
+
+def _manifest(root: Path) -> list[dict]:
+    return [json.loads(line) for line in (root / "manifest.jsonl").read_text().splitlines()]
+
+
+def _write_manifest(root: Path, recs: list[dict]) -> None:
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in recs))
+
+
+# ---------------------------------------------------------------------------------------- 4. path traversal
+def test_traversal_ids_and_view_names_touch_nothing_outside(data, tmp_path):
+    """A manifest sample_id '../../victim', an absolute sample_id and a view name '../../../../x' used to make
+    `bench run` write or rmtree outside the run dir. Now: one line naming the file, the sentinel untouched."""
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    sentinel = victim / "keep.txt"
+    sentinel.write_bytes(b"precious bytes")
+    bad = _copy(data, tmp_path / "bad")
+    recs = _manifest(bad)
+    for sid in ("../../victim", str(victim)):
+        recs[0]["sample_id"] = sid
+        _write_manifest(bad, recs)
+        err = one_line_error(cli("run", "--method", "static", "--data", bad, "--split", "all",
+                                 "--out", tmp_path / "runs" / "r"), "manifest.jsonl", "not a safe name")
+        assert "bench check" in err
+        assert sentinel.read_bytes() == b"precious bytes" and sorted(p.name for p in victim.iterdir()) == ["keep.txt"]
+    check = cli("check", bad)
+    assert check.returncode == 1 and "not a safe name" in check.stdout
+    # a view name that climbs out of the run dir (cameras.json, then sample.json)
+    for fname in ("cameras.json", "sample.json"):
+        views = _copy(data, tmp_path / f"views-{fname}")
+        sid = _manifest(views)[0]["sample_id"]
+        doc = json.loads((views / sid / fname).read_text())
+        if fname == "cameras.json":
+            doc["cameras"][0]["name"] = "../../../../x"
+        else:
+            doc["render"]["views"][0] = doc["render"]["monocular_view"] = "../../../../x"
+        (views / sid / fname).write_text(json.dumps(doc))
+        recs = _manifest(views)
+        recs[0]["files"].pop(fname)  # the manifest agrees, so only the name check can stop it
+        _write_manifest(views, recs)
+        out = tmp_path / "runs" / f"views-{fname}"
+        one_line_error(cli("run", "--method", "static", "--data", views, "--split", "all", "--out", out, "--inline"),
+                       fname, "not a safe name")
+        assert not any(out.glob("*/status.json"))
+    assert not (tmp_path / "x").exists() and not any(tmp_path.glob("**/x/0000.png"))
+    assert sentinel.read_bytes() == b"precious bytes"
+
+
+def test_unsafe_sample_id_in_run_json_is_refused(data, tmp_path):
+    out = tmp_path / "run"
+    bench_run(["run", "--method", "static", "--data", str(data), "--split", "all", "--out", str(out)])
+    run = json.loads((out / "run.json").read_text())
+    run["samples"][0] = "../../elsewhere"
+    (out / "run.json").write_text(json.dumps(run))
+    one_line_error(cli("eval", out), "run.json", "not a safe name")
+
+
+# ---------------------------------------------------------------------------------------- 5. gen re-hashing
+def test_gen_regenerates_a_corrupted_sample_instead_of_rehashing_it(data, tmp_path):
+    d = _copy(data, tmp_path / "d")
+    before = (d / "manifest.jsonl").read_bytes()
+    frame = d / "s00000" / "rgb" / "view0" / "0001.png"
+    frame.write_bytes(frame.read_bytes()[:50])  # truncated
+    bench_run(["gen", "--profile", "tiny", "--n", "2", "--out", str(d)])
+    assert (d / "manifest.jsonl").read_bytes() == before  # regenerated byte for byte, not re-hashed
+    assert cli("check", d).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------- 6. board double counts
+def test_board_counts_each_sample_once(data, tmp_path):
+    run = tmp_path / "r"
+    bench_run(["run", "--method", "static", "--data", str(data), "--split", "all", "--out", str(run)])
+    bench_run(["eval", str(run)])
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy)
+    bench_run(["board", str(run), str(run), str(copy), "--out", str(tmp_path / "site")])
+    rows = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
+    assert [r["n"] for r in rows] == [2]
+    assert "dropped" in (tmp_path / "site" / "index.html").read_text()
+    # 21.11: the site works on a static host and does not publish this machine's paths
+    site = tmp_path / "site"
+    assert (site / "tables" / "index.html").exists() and 'href="tables/index.html"' in (site / "index.html").read_text()
+    for page in site.rglob("*.html"):
+        assert str(data.parent) not in page.read_text() and str(tmp_path) not in page.read_text(), page.name
+    assert not any(str(tmp_path).strip("/").replace("/", "-") in p.name for p in site.rglob("*"))
+
+
+# ---------------------------------------------------------------------------------------- 7. mixed configs
+def test_resuming_with_another_config_is_refused(data, tmp_path):
+    out = tmp_path / "r"
+    bench_run(["run", "--method", "static", "--data", str(data), "--split", "all", "--out", str(out)])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("description: another setting\n")
+    one_line_error(cli("run", "--method", "static", "--method-config", cfg, "--data", data, "--split", "all",
+                       "--out", out), "config_sha256", "--force")
+    assert cli("run", "--method", "static", "--method-config", cfg, "--data", data, "--split", "all",
+               "--out", out, "--force").returncode == 0
+    assert json.loads((out / "run.json").read_text())["config"] == {"description": "another setting"}
+
+
+# ---------------------------------------------------------------------------------------- 8. config validation
+@pytest.mark.parametrize("method", ["static", "oracle", "spring_gaus", "phystwin", "physinteract", "reconphys",
+                                    "vid2sim", "train_mean"])
+def test_every_method_validates_its_config_the_same_way(data, tmp_path, method):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("no_such_key: 1\n")
+    one_line_error(cli("run", "--method", method, "--method-config", bad, "--data", data, "--split", "all",
+                       "--out", tmp_path / "r"), str(bad), "unknown key 'no_such_key'")
+    from core.method_config import validate_method_config
+    from methods.registry import method_config_class
+
+    cfg = validate_method_config(method_config_class(method), {"name": f"{method}-x", "description": "d",
+                                                                "timeout_s": 5, "threads": 1, "seed": 3}, method)
+    assert cfg.name == f"{method}-x" and cfg.description == "d"  # the harness keys are every method's
+
+
+def test_spring_gaus_paper_config_gets_its_own_run_dir(data, tmp_path):
+    from bench.cli import _default_run_dir, resolved_method_config
+
+    cfg = resolved_method_config("spring_gaus", "configs/methods/spring_gaus_paper.yaml")
+    assert _default_run_dir(data, cfg.get("name") or "spring_gaus", "test").name == "spring_gaus-paper-test"
+
+
+# ---------------------------------------------------------------------------------------- 9. corrupt data
+def test_a_corrupt_dataset_is_a_data_error_before_any_method_runs(data, tmp_path):
+    d = _copy(data, tmp_path / "d")
+    frame = d / "s00001" / "rgb" / "view0" / "0002.png"
+    raw = bytearray(frame.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF  # one flipped byte
+    frame.write_bytes(bytes(raw))
+    out = tmp_path / "r"
+    one_line_error(cli("run", "--method", "static", "--data", d, "--split", "all", "--out", out),
+                   "s00001/rgb/view0/0002.png", "bench check")
+    assert not any(out.glob("*/status.json"))  # no method ran, no failure was recorded
+    # eval over a run made before the corruption: a data error too, not a traceback
+    clean = tmp_path / "clean"
+    bench_run(["run", "--method", "static", "--data", str(data), "--split", "all", "--out", str(clean)])
+    one_line_error(cli("eval", clean, "--data", d), "0002.png", "manifest")
+    meta = d / "s00000" / "sample.json"
+    doc = json.loads(meta.read_text())
+    del doc["world"]
+    meta.write_text(json.dumps(doc))
+    one_line_error(cli("show", d / "s00000", "--no-preview"), "sample.json", "world")
+
+
+def test_eval_of_a_partly_run_dir_counts_unrun_samples_as_not_run(data, tmp_path):
+    out = tmp_path / "r"
+    bench_run(["run", "--method", "static", "--data", str(data), "--split", "all", "--out", str(out)])
+    shutil.rmtree(out / "s00001")  # as if `bench run` had been stopped before it
+    res = cli("eval", out)
+    assert res.returncode == 0 and "1 not_run" in res.stdout and "1 ok" in res.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert [s["status"] for s in results["samples"]] == ["ok", "not_run"]
+    bench_run(["board", str(out), "--out", str(tmp_path / "site")])
+    row = json.loads((tmp_path / "site" / "leaderboard.json").read_text())[0]
+    assert (row["ok"], row["failed"], row["not_run"]) == (1, 0, 1)
+
+
+# ---------------------------------------------------------------------------------------- 10. orphans
+@pytest.mark.slow
+def test_kill_9_of_bench_run_kills_its_sample_process(data, tmp_path):
+    script = tmp_path / "sleeper.py"
+    pidfile = tmp_path / "child.pid"
+    script.write_text(f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(600)\n")
+    cfg = tmp_path / "ext.yaml"
+    cfg.write_text(json.dumps({"name": "sleeper", "command": f"{sys.executable} {script} {{input}} {{output}}"}))
+    proc = subprocess.Popen([sys.executable, "-m", "bench.cli", "run", "--method", "external", "--method-config",
+                             str(cfg), "--data", str(data), "--split", "all", "--out", str(tmp_path / "r")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        if pidfile.exists() and pidfile.read_text():
+            break
+        time.sleep(0.1)
+    grandchild = int(pidfile.read_text())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for _ in range(100):  # the sample process gets SIGKILL with its parent, then the external program with it
+        try:
+            os.kill(grandchild, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(grandchild, signal.SIGKILL)
+        pytest.fail("the external program outlived `bench run`")
+
+
+# ---------------------------------------------------------------------------------------- 11. smaller ones
+def test_small_ones(data, tmp_path):
+    one_line_error(cli("gen", "--profile", "tiny", "--n", "0", "--out", tmp_path / "g"), "--n")
+    one_line_error(cli("run", "--method", "static", "--data", data, "--timeout", "-1"), "--timeout")
+    f = tmp_path / "file"
+    f.write_text("x")
+    run = tmp_path / "r"
+    bench_run(["run", "--method", "static", "--data", str(data), "--split", "all", "--out", str(run)])
+    bench_run(["eval", str(run)])
+    one_line_error(cli("board", run, "--out", f), "--out", "is a file")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    err = one_line_error(cli("board", empty), "not a run directory")
+    assert "bench eval" not in err.split("--")[0]
+    missing = tmp_path / "missing.yaml"
+    missing.write_text(json.dumps({"name": "m", "command": "no-such-program-here {input} {output}"}))
+    one_line_error(cli("run", "--method", "external", "--method-config", missing, "--data", data, "--split", "all",
+                       "--out", tmp_path / "ext"), "not found", "without a shell")
+    nocmd = tmp_path / "nocmd.yaml"
+    nocmd.write_text("name: m\n")
+    one_line_error(cli("run", "--method", "external", "--method-config", nocmd, "--data", data, "--split", "all",
+                       "--out", tmp_path / "ext2"), "command")
+    assert not (tmp_path / "ext").exists() and not (tmp_path / "ext2").exists()
+    assert "static" in cli("run", "--help").stdout and "warp" not in cli("list").stderr.lower()
+
+
+# ---------------------------------------------------------------------------------------- 12. --timeout wins
+def test_the_timeout_flag_wins_over_the_config(data, tmp_path):
+    script = tmp_path / "slow.py"
+    script.write_text("import time; time.sleep(30)\n")
+    cfg = tmp_path / "slow.yaml"
+    cfg.write_text(json.dumps({"name": "slow", "timeout_s": 600, "command": f"{sys.executable} {script}"}))
+    out = tmp_path / "r"
+    t0 = time.perf_counter()
+    res = cli("run", "--method", "external", "--method-config", cfg, "--data", data, "--split", "all",
+              "--out", out, "--timeout", "3")
+    assert res.returncode == 0 and time.perf_counter() - t0 < 25
+    st = json.loads((out / "s00000" / "status.json").read_text())
+    assert st["status"] == "failed" and "3 s limit" in st["reason"]
+    assert json.loads((out / "run.json").read_text())["timeout_s"] == 3
+
+
+# ---------------------------------------------------------------------------------------- 13. thread shares
+def test_each_sample_process_gets_a_recorded_thread_share(data, tmp_path):
+    out = tmp_path / "r"
+    bench_run(["run", "--method", "static", "--data", str(data), "--split", "all", "--out", str(out), "--threads", "1"])
+    assert json.loads((out / "run.json").read_text())["threads"] == 1
+    assert json.loads((out / "s00000" / "status.json").read_text())["threads"] == 1
+    from core.processes import thread_share
+
+    assert thread_share(2, None) * 2 <= max(2, os.cpu_count() or 1) and thread_share(4, 3) == 3
+    log = [json.loads(line) for line in (data / "generation.jsonl").read_text().splitlines()]
+    assert log[-1]["threads_per_worker"] >= 1 and log[-1]["workers"] == 1
+
+
+# ---------------------------------------------------------------------------------------- 1. EMD of the oracle
+def test_oracle_emd_is_exactly_zero_and_static_keeps_a_real_distance(data, tmp_path):
+    for m in ("oracle", "static"):
+        bench_run(["run", "--method", m, "--data", str(data), "--split", "all", "--out", str(tmp_path / m)])
+        bench_run(["eval", str(tmp_path / m)])
+    oracle = json.loads((tmp_path / "oracle" / "results.json").read_text())["samples"]
+    static = json.loads((tmp_path / "static" / "results.json").read_text())["samples"]
+    for o, s in zip(oracle, static):
+        assert o["geometry_pairing"] == "shared_index"
+        for phase in ("observed", "future"):
+            assert o["summary"][phase]["geometry"]["emd"] == 0.0 and o["summary"][phase]["geometry"]["chamfer"] == 0.0
+        assert s["summary"]["observed"]["geometry"]["emd"] == 0.0  # its observed frames are the GT tracks
+        assert s["summary"]["future"]["geometry"]["emd"] > 1e-3
