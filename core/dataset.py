@@ -139,6 +139,14 @@ class GTTrack:
     def normal_path(self, view: str, t: int) -> Path:
         return self.root / "normal" / view / frame_name(t)
 
+    def manip_path(self, view: str, t: int) -> Path:
+        return self.root / "manip" / view / frame_name(t)
+
+    def manip(self, view: str, t: int) -> np.ndarray | None:
+        """The manipulator's visible coverage (H, W) in this frame, or None (no manipulator drawn)."""
+        p = self.manip_path(view, t)
+        return _load(p, read_rgba_png)[1] if p.exists() else None
+
     @property
     def points_path(self) -> Path:
         return self._gt("points.npy")

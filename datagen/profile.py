@@ -214,6 +214,10 @@ class RenderConfig(_Strict):
     n_views: int = Field(4, ge=1, le=64)
     held_out_views: int = Field(1, ge=0, le=63)
     fov_deg: float = Field(40.0, gt=1.0, lt=170.0)
+    # trajectory: cameras aimed at each sample's simulated trajectory so the object stays in view
+    # (render.cameras.framing_cameras); fixed: camera_distance_m / look_at_height_m for every sample
+    framing: Literal["trajectory", "fixed"] = "trajectory"
+    frame_fill: float = Field(0.8, gt=0.05, le=1.0)  # trajectory: the content's bounding sphere spans this of the fov
     camera_distance_m: float = Field(3.2, gt=0.0)
     camera_elevation_deg: float = Field(15.0, ge=-89.0, le=89.0)
     look_at_height_m: float = 0.6
@@ -227,6 +231,10 @@ class RenderConfig(_Strict):
     samples: int = Field(16, ge=1, le=65_536)  # Cycles samples per pixel (Workbench: AA samples 5/8/16)
     denoise: bool = True  # Cycles OpenImageDenoise
     ground_plane: bool = True  # visible in RGB, never counted in alpha / depth
+    # studio: neutral grey ground, flat ambient, one fixed sun; photoreal: textured ground, sky-gradient world and a
+    # soft sun drawn per sample from its seed (render/blender/look.py). Recorded in sample.json render.scene
+    look: Literal["studio", "photoreal"] = "studio"
+    show_manipulator: bool = True  # interaction: draw a sphere at each control point, with its own mask (render/manipulator.py)
     timeout_s: float = Field(1800.0, gt=0.0)  # per-sample limit of the Blender worker process
 
     @model_validator(mode="after")

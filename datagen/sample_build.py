@@ -34,6 +34,7 @@ class Scene:
     gt_arrays: dict[str, np.ndarray] = field(default_factory=dict)  # extra gt/*.npz content
     controls: np.ndarray | None = None  # (T, C, 3)
     transfer: dict[str, Any] | None = None  # held-out interaction: controls, particles, points, mesh_vertices, scenario
+    look: dict[str, Any] | None = None  # what the renderer shows besides the object (render/blender/look.py)
 
 
 def load_scaled_mesh(object_id: str, assets: Any) -> Any:

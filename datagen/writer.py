@@ -23,19 +23,49 @@ CAMERA_CONVENTION = (
 )
 
 
-def make_cameras(profile: DatasetProfile) -> list[Any]:
-    from render.cameras import orbit_cameras
+def content_points(scene: Scene) -> np.ndarray:
+    """Every position the rendered content takes: mesh vertices and surface points over all frames, of both
+    interactions, and the control points."""
+    parts = [scene.mesh_vertices, scene.points]
+    if scene.transfer is not None:
+        parts += [scene.transfer["mesh_vertices"], scene.transfer["points"], scene.transfer["controls"]]
+    if scene.controls is not None:
+        parts.append(scene.controls)
+    return np.concatenate([np.asarray(p, np.float64).reshape(-1, 3) for p in parts])
+
+
+def scene_look(profile: DatasetProfile, seed: int) -> dict[str, Any]:
+    """What the frames show besides the object, drawn from the sample's seed (its own stream)."""
+    from core.hashing import stable_seed
+    from render.blender.look import photoreal_look, splat_look, studio_look
 
     rc = profile.render
-    return orbit_cameras(
-        rc.n_views,
-        radius=rc.camera_distance_m,
-        elevation_deg=rc.camera_elevation_deg,
-        target=(0.0, 0.0, rc.look_at_height_m),
-        width=rc.width,
-        height=rc.height,
-        fov_deg=rc.fov_deg,
-    )
+    if rc.renderer == "splat":
+        return splat_look(rc.background)
+    if rc.look == "photoreal":
+        return photoreal_look(np.random.default_rng(stable_seed(seed, "look")), rc.background, rc.ground_plane)
+    return studio_look(rc.background, rc.ground_plane)
+
+
+def make_cameras(profile: DatasetProfile, scene: Scene | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """The sample's cameras and the record of how they were placed (sample.json ``render.framing``)."""
+    from render.cameras import framing_cameras, orbit_cameras
+
+    rc = profile.render
+    if rc.framing == "trajectory" and scene is not None:
+        return framing_cameras(rc.n_views, content_points(scene), rc.camera_elevation_deg, rc.width, rc.height,
+                               rc.fov_deg, fill=rc.frame_fill, margin_m=2.0 * float(scene.gaussian_scale))
+    cams = orbit_cameras(rc.n_views, radius=rc.camera_distance_m, elevation_deg=rc.camera_elevation_deg,
+                         target=(0.0, 0.0, rc.look_at_height_m), width=rc.width, height=rc.height, fov_deg=rc.fov_deg)
+    return cams, {"method": "fixed", "target": [0.0, 0.0, rc.look_at_height_m], "distance_m": rc.camera_distance_m,
+                  "fov_deg": rc.fov_deg, "elevation_deg": rc.camera_elevation_deg}
+
+
+def encode_normals(normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """World-space unit normals (H, W, 3), 0 off the object -> (RGB (n + 1) / 2, A = 1 on the object)."""
+    n = np.asarray(normal, np.float64)
+    on = np.linalg.norm(n, axis=-1) > 0.5
+    return np.where(on[..., None], 0.5 * (n + 1.0), 0.0), on.astype(np.float64)
 
 
 def _write_frames(gt: GTTrack, frames: dict[str, dict[str, np.ndarray]], n_frames: int) -> None:
@@ -44,9 +74,14 @@ def _write_frames(gt: GTTrack, frames: dict[str, dict[str, np.ndarray]], n_frame
             write_rgba_png(gt.rgb_path(view, t), f["rgb"][t], f["alpha"][t])
             gt.depth_path(view, t).parent.mkdir(parents=True, exist_ok=True)
             np.save(gt.depth_path(view, t), f["depth"][t])
+            if "normal" in f:  # the Blender renderer's object normals (Cycles)
+                write_rgba_png(gt.normal_path(view, t), *encode_normals(f["normal"][t]))
+            if "manip" in f:  # the manipulator proxy's visible coverage (interaction)
+                m = f["manip"][t]
+                write_rgba_png(gt.manip_path(view, t), np.repeat(m[..., None], 3, axis=-1), m)
 
 
-def _write_transfer(sample: SampleDir, scene: Scene, profile: DatasetProfile, cams: list[Any]) -> None:
+def _write_transfer(sample: SampleDir, scene: Scene, profile: DatasetProfile, cams: list[Any]) -> float:
     """The held-out interaction (transfer track): controls, GT trajectories and frames under them."""
     from types import SimpleNamespace
 
@@ -60,8 +95,12 @@ def _write_transfer(sample: SampleDir, scene: Scene, profile: DatasetProfile, ca
     np.save(gt.points_path, tr["points"])
     np.save(gt.particles_path, tr["particles"])
     view = SimpleNamespace(points=tr["points"], mesh_vertices=tr["mesh_vertices"], colors=scene.colors,
-                           gaussian_scale=scene.gaussian_scale, mesh=scene.mesh)
-    _write_frames(gt, render_sample_frames(profile, view, cams, gt.root), tr["points"].shape[0])
+                           gaussian_scale=scene.gaussian_scale, mesh=scene.mesh, look=scene.look, controls=tr["controls"])
+    from render.cameras import border_clipped_fraction
+
+    frames = render_sample_frames(profile, view, cams, gt.root)
+    _write_frames(gt, frames, tr["points"].shape[0])
+    return float(np.mean([border_clipped_fraction(f["alpha"]) for f in frames.values()]))
 
 
 def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: DatasetProfile) -> dict[str, str]:
@@ -72,9 +111,14 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
 
     rc = profile.render
     sample = SampleDir(out)
-    cams = make_cameras(profile)
+    from render import manipulator
+    from render.cameras import border_clipped_fraction
+
+    scene.look = scene_look(profile, int(meta["seed"]))
+    cams, framing = make_cameras(profile, scene)
     n_frames = scene.points.shape[0]
     frames = render_sample_frames(profile, scene, cams, out)
+    framing["clipped_fraction"] = float(np.mean([border_clipped_fraction(f["alpha"]) for f in frames.values()]))
     _write_frames(sample.main, frames, n_frames)
     write_json(sample.cameras_json, {"convention": "opencv", "cameras": [c.to_json() for c in cams]})
     first = {c.name: str(sample.rgb_path(c.name, 0).relative_to(out)) for c in cams}
@@ -88,7 +132,7 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
     if scene.controls is not None:
         np.save(sample.main.controls_path, scene.controls)
     if scene.transfer is not None:
-        _write_transfer(sample, scene, profile, cams)
+        framing["clipped_fraction_transfer"] = _write_transfer(sample, scene, profile, cams)
     sample.asset_dir.mkdir(exist_ok=True)
     m = scene.points.shape[1]
     write_gaussians_ply(sample.gaussians_ply, scene.points[0], np.full(m, scene.gaussian_scale, np.float32),
@@ -132,7 +176,16 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
             "held_out_views": [c.name for c in cams if c.name not in seen],
             "monocular_view": seen[0],
             "camera_convention": CAMERA_CONVENTION,
+            "framing": framing,
+            "manipulator": (manipulator.record() if scene.controls is not None and rc.show_manipulator
+                            and (rc.renderer == "splat" or rc.blender_engine == "cycles") else None),
+            "scene": {**scene.look, "note": "what the frames show besides the object; alpha, depth and normals "
+                                            "are the object's only; full-frame image metrics (PSNR, SSIM, LPIPS) "
+                                            "see everything, IoU uses the object masks"},
             "depth": "z-depth along camera +z (m), alpha-normalised, 0 where alpha < 0.5",
+            "normals": ("normal/<view>/<t>.png: world-space unit normals of the object as RGB = (n + 1) / 2, "
+                        "A = 255 on the object (alpha >= 0.5), 0 elsewhere"
+                        if rc.renderer == "blender" and rc.blender_engine == "cycles" else None),
             "gaussians": {"n": int(m), "scale_m": scene.gaussian_scale, "opacity": 1.0, "isotropic": True},
         },
         "versions": package_versions(),

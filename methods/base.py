@@ -53,6 +53,7 @@ class Observation:
     rgb: dict[str, np.ndarray] = field(default_factory=dict)  # view -> (T_obs, H, W, 3)
     alpha: dict[str, np.ndarray] = field(default_factory=dict)  # view -> (T_obs, H, W)
     depth: dict[str, np.ndarray] = field(default_factory=dict)  # view -> (T_obs, H, W)
+    manipulator: dict[str, np.ndarray] = field(default_factory=dict)  # view -> (T_obs, H, W) the hand proxy's coverage
     canonical: dict[str, np.ndarray] | None = None  # means, scales, colors, opacities (frame 0)
     tracks: np.ndarray | None = None  # (T_obs, M, 3)
     controls: np.ndarray | None = None  # (T_obs, C, 3) control-point positions (interaction samples)

@@ -61,6 +61,9 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
             obs.rgb[v] = np.stack([f[0] for f in frames])
         if inputs.masks:
             obs.alpha[v] = np.stack([f[1] for f in frames])
+            manip = [s.main.manip(v, t) for t in range(t_obs)]
+            if manip and manip[0] is not None:  # interaction: the manipulator proxy's own mask
+                obs.manipulator[v] = np.stack(manip)
         if inputs.depth:
             obs.depth[v] = np.stack([s.depth(v, t) for t in range(t_obs)])
     if inputs.canonical:

@@ -64,6 +64,22 @@ def _bound(names: tuple[str, ...], cfg: dict[str, Any]) -> list[tuple[str, Metri
     return [(n, METRICS[n], METRICS[n].resolve(), METRICS[n].call_kwargs(cfg)) for n in names]
 
 
+def _exclude_manipulator(pred: tuple[np.ndarray, np.ndarray], gt: list[tuple[np.ndarray, np.ndarray]],
+                         manip: list[np.ndarray | None]) -> tuple[np.ndarray, np.ndarray]:
+    """The prediction with the GT's pixels (RGB and object mask) wherever the manipulator proxy covers any part
+    of a pixel (render/manipulator.py): no method is scored on the hand it was not asked to render, nor on the
+    object behind it."""
+    if all(m is None for m in manip):
+        return pred
+    rgb, alpha = pred[0].copy(), pred[1].copy()
+    for t, m in enumerate(manip):
+        if m is not None:
+            on = m > 0.0
+            rgb[t][on] = gt[t][0][on]
+            alpha[t][on] = gt[t][1][on]
+    return rgb, alpha
+
+
 def _image_rows(pred: tuple[np.ndarray, np.ndarray], gt: list[tuple[np.ndarray, np.ndarray]], metrics) -> dict[str, list[float]]:
     """Per-frame values of every image metric of one view (rgb metrics on RGB, alpha metrics on alpha)."""
     out: dict[str, list[float]] = {n: [] for n, *_ in metrics}
@@ -158,6 +174,7 @@ def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
         if fr is None:
             continue
         gt_frames = [gt.frame(view, t) for t in range(T)]
+        fr = _exclude_manipulator(fr, gt_frames, [gt.manip(view, t) for t in range(T)])
         per_view[view] = _image_rows(fr, gt_frames, image)
         for n, _spec, fn, kw in batch:  # metrics that take every frame of the view at once (LPIPS)
             per_view[view][n] = [float(v) for v in fn(fr[0], np.stack([g[0] for g in gt_frames]), **kw)]

@@ -172,6 +172,45 @@ def orbit_cameras(
     return cams
 
 
+def framing_cameras(
+    n: int,
+    points: np.ndarray,
+    elevation_deg: float,
+    width: int,
+    height: int,
+    fov_deg: float,
+    fill: float = 0.8,
+    margin_m: float = 0.0,
+    start_azimuth_deg: float = 0.0,
+) -> tuple[list[Camera], dict]:
+    """``orbit_cameras`` aimed at ``points`` (every position the content takes, all frames) so that it stays in
+    view: the target is the centre of their bounding box, and the distance puts the box's bounding sphere
+    (radius r, + ``margin_m``) inside a cone of half-angle ``fill`` times half the smaller field of view,
+    ``d = r / sin(fill * fov_min / 2)``. A sphere inside that cone projects inside the image from any direction.
+    Returns the cameras and the record of how they were chosen."""
+    p = np.asarray(points, np.float64).reshape(-1, 3)
+    lo, hi = p.min(axis=0), p.max(axis=0)
+    centre = 0.5 * (lo + hi)
+    r = 0.5 * float(np.linalg.norm(hi - lo)) + float(margin_m)
+    fov_x = math.radians(fov_deg)
+    fov_y = 2.0 * math.atan(math.tan(fov_x / 2.0) * height / width)
+    half = 0.5 * min(fov_x, fov_y)
+    d = max(r / math.sin(fill * half), 1e-3)
+    cams = orbit_cameras(n, d, elevation_deg, centre, width, height, fov_deg, start_azimuth_deg)
+    rec = {"method": "trajectory_bounds", "target": centre.tolist(), "radius_m": r, "distance_m": d, "fill": fill,
+           "fov_deg": fov_deg, "elevation_deg": elevation_deg,
+           "rule": "target = centre of the bounding box of every simulated position (all frames, both interactions, "
+                   "controls); distance = bounding-sphere radius / sin(fill * min(fov) / 2)"}
+    return cams, rec
+
+
+def border_clipped_fraction(alpha: np.ndarray, threshold: float = 0.5 / 255.0) -> float:
+    """Fraction of (frame) images (T, H, W) whose coverage touches the image border (any border pixel > threshold)."""
+    a = np.asarray(alpha)
+    edge = np.concatenate([a[:, 0, :], a[:, -1, :], a[:, :, 0], a[:, :, -1]], axis=1)
+    return float((edge > threshold).any(axis=1).mean()) if a.shape[0] else 0.0
+
+
 def project_points(points: np.ndarray, cam: Camera) -> tuple[np.ndarray, np.ndarray]:
     """Pinhole projection: ``uv = (fx x/z + cx, fy y/z + cy)`` (continuous pixel coords), and camera z."""
     p = np.asarray(points, dtype=np.float64).reshape(-1, 3)

@@ -7,6 +7,7 @@ Object ids carry their source: ``proc/<shape>/<NNN>``, ``objaverse/<uid>``, ``gs
 """
 from __future__ import annotations
 
+import shutil
 import socket
 import tempfile
 from contextlib import contextmanager
@@ -66,10 +67,12 @@ def load_gso(object_id: str, root: Path) -> AssetMesh:
     with tempfile.TemporaryDirectory() as tmp:
         src = obj
         if tex_path.is_file() and not (obj.parent / "texture.png").exists():
-            # GSO's model.mtl names texture.png, which lives in ../materials/textures/: link them together
+            # GSO's model.mtl names texture.png, which lives in ../materials/textures/: copy the mesh files next
+            # to it (trimesh resolves a symlinked model.obj to its real folder and would not find the texture)
             for f in obj.parent.iterdir():
-                (Path(tmp) / f.name).symlink_to(f.resolve())
-            (Path(tmp) / "texture.png").symlink_to(tex_path.resolve())
+                if f.is_file():
+                    shutil.copyfile(f, Path(tmp) / f.name)
+            shutil.copyfile(tex_path, Path(tmp) / "texture.png")
             src = Path(tmp) / "model.obj"
         mesh = load_mesh_file(src, object_id=object_id, source="gso", license=GSO_LICENSE)
     meta_path = root / name / "metadata.pbtxt"

@@ -42,18 +42,26 @@ class BlenderSettings:
     device: str = "auto"  # auto (OptiX / CUDA when present, else CPU) | cpu
     timeout_s: float = 600.0
     seed: int = 0
+    look: dict[str, Any] | None = None  # render.blender.look: ground, world, sun (None: the studio look)
 
     @classmethod
-    def from_render_config(cls, rc: Any, ground_height: float = 0.0) -> "BlenderSettings":
+    def from_render_config(cls, rc: Any, ground_height: float = 0.0, look: dict[str, Any] | None = None) -> "BlenderSettings":
         return cls(engine=rc.blender_engine, samples=rc.samples, denoise=rc.denoise, ground_plane=rc.ground_plane,
                    ground_height=ground_height, background=tuple(rc.background), device=rc.blender_device,
-                   timeout_s=rc.timeout_s)
+                   timeout_s=rc.timeout_s, look=look)
+
+    def resolved_look(self) -> dict[str, Any]:
+        from render.blender.look import studio_look
+
+        return self.look or studio_look(self.background, self.ground_plane, self.ground_height)
 
 
 def write_job(job_dir: Path, faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], settings: BlenderSettings,
               uv: np.ndarray | None = None, texture: np.ndarray | None = None,
-              vertex_colors: np.ndarray | None = None, base_color: Sequence[float] = (0.6, 0.6, 0.6)) -> Path:
-    """``job.json`` + ``mesh.npz`` in ``job_dir``; returns the job.json path."""
+              vertex_colors: np.ndarray | None = None, base_color: Sequence[float] = (0.6, 0.6, 0.6),
+              manipulator: np.ndarray | None = None) -> Path:
+    """``job.json`` + ``mesh.npz`` in ``job_dir``; returns the job.json path. ``manipulator`` (T, C, 3): control
+    points drawn as spheres (render/manipulator.py)."""
     job_dir.mkdir(parents=True, exist_ok=True)
     arrays: dict[str, np.ndarray] = {"faces": np.asarray(faces, np.int32),
                                      "vertices": np.asarray(vertices, np.float32)}
@@ -61,6 +69,8 @@ def write_job(job_dir: Path, faces: np.ndarray, vertices: np.ndarray, cameras: S
         arrays["uv"], arrays["texture"] = np.asarray(uv, np.float32), np.asarray(texture, np.uint8)
     elif vertex_colors is not None:
         arrays["vertex_colors"] = np.asarray(vertex_colors, np.float32)
+    if manipulator is not None:
+        arrays["manipulator"] = np.asarray(manipulator, np.float32)
     np.savez(job_dir / "mesh.npz", **arrays)
     job = {
         "mesh_file": "mesh.npz",
@@ -70,6 +80,7 @@ def write_job(job_dir: Path, faces: np.ndarray, vertices: np.ndarray, cameras: S
         "engine": settings.engine, "samples": settings.samples, "denoise": settings.denoise,
         "ground_plane": settings.ground_plane, "ground_height": settings.ground_height,
         "background": list(settings.background), "device": settings.device, "seed": settings.seed,
+        "look": settings.resolved_look(),
         "base_color": [float(c) for c in base_color],
     }
     path = job_dir / "job.json"
@@ -119,14 +130,14 @@ def render_mesh_frames(faces: np.ndarray, vertices: np.ndarray, cameras: Sequenc
                        work_dir: Path, log_path: Path, uv: np.ndarray | None = None,
                        texture: np.ndarray | None = None, vertex_colors: np.ndarray | None = None,
                        base_color: Sequence[float] = (0.6, 0.6, 0.6), keep_job: bool = False,
-                       ) -> dict[str, dict[str, np.ndarray]]:
+                       manipulator: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:
     """Render a mesh whose world-space ``vertices`` (T, V, 3) move per frame into every camera.
 
     The job files live in ``work_dir/.blender-job`` and are deleted afterwards (unless ``keep_job``).
     """
     job_dir = Path(work_dir) / JOB_DIR
     try:
-        job = write_job(job_dir, faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color)
+        job = write_job(job_dir, faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator)
         run_worker(job, Path(log_path), settings.timeout_s)
         return read_frames(job_dir / "out", cameras)
     finally:
@@ -134,7 +145,8 @@ def render_mesh_frames(faces: np.ndarray, vertices: np.ndarray, cameras: Sequenc
             shutil.rmtree(job_dir, ignore_errors=True)
 
 
-def render_scene_blender(rc: Any, scene: Any, cameras: Sequence[Any], sample_dir: Path) -> dict[str, dict[str, np.ndarray]]:
+def render_scene_blender(rc: Any, scene: Any, cameras: Sequence[Any], sample_dir: Path,
+                         manipulator: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:
     """Render a FreefallScene (``mesh`` + per-frame ``mesh_vertices``) with the profile's settings.
 
     The worker log is kept as ``sample_dir/blender.log``.
@@ -142,6 +154,8 @@ def render_scene_blender(rc: Any, scene: Any, cameras: Sequence[Any], sample_dir
     if scene.mesh_vertices is None:
         raise ValueError("the Blender renderer needs scene.mesh_vertices (per-frame mesh vertex positions)")
     m = scene.mesh
-    return render_mesh_frames(m.faces, scene.mesh_vertices, cameras, BlenderSettings.from_render_config(rc),
+    settings = BlenderSettings.from_render_config(rc, look=getattr(scene, "look", None))
+    return render_mesh_frames(m.faces, scene.mesh_vertices, cameras, settings,
                               Path(sample_dir), Path(sample_dir) / "blender.log", uv=m.uv, texture=m.texture,
-                              vertex_colors=m.vertex_colors, base_color=m.meta.get("base_color", (0.6, 0.6, 0.6)))
+                              vertex_colors=m.vertex_colors, base_color=m.meta.get("base_color", (0.6, 0.6, 0.6)),
+                              manipulator=manipulator if rc.blender_engine == "cycles" else None)

@@ -21,12 +21,7 @@ from mathutils import Matrix
 
 CV_TO_GL = np.diag([1.0, -1.0, -1.0, 1.0])
 SENSOR_WIDTH_MM = 36.0
-GROUND_COLOR = (0.5, 0.5, 0.5)  # display (sRGB) value of the neutral ground
-GROUND_SIZE_M = 200.0
-SUN_DIRECTION_DEG = (50.0, 30.0)  # elevation, azimuth of the light's source direction
-SUN_STRENGTH = 2.0  # W/m^2 (Blender sun irradiance)
-WORLD_STRENGTH = 0.5  # ambient from the background colour
-AOVS = (("mask", "VALUE"), ("zobj", "VALUE"), ("nobj", "COLOR"))
+AOVS = (("mask", "VALUE"), ("zobj", "VALUE"), ("nobj", "COLOR"), ("manip", "VALUE"))
 
 
 def srgb_to_linear(c: np.ndarray) -> np.ndarray:
@@ -150,7 +145,7 @@ def _object_material(mesh_data: Any, texture: np.ndarray | None, has_vertex_colo
     mat.diffuse_color = (*srgb_to_linear(base_color), 1.0)
     cam = nt.nodes.new("ShaderNodeCameraData")
     geo = nt.nodes.new("ShaderNodeNewGeometry")
-    for name, _kind in AOVS:
+    for name, _kind in AOVS[:3]:
         node = nt.nodes.new("ShaderNodeOutputAOV")
         node.aov_name = name
         if name == "mask":
@@ -196,43 +191,108 @@ def build_object(scene: Any, faces: np.ndarray, vertices: np.ndarray, uv: np.nda
     return me
 
 
+def build_manipulator(scene: Any, n: int, radius: float, color_srgb: tuple[float, float, float]) -> list[Any]:
+    """``n`` sphere objects (one per control point) writing only the ``manip`` AOV: they show in RGB, occlude the
+    object in its mask, and have a coverage mask of their own. Place them with ``obj.location``."""
+    mat, nt, bsdf = _diffuse_material("manipulator")
+    lin = (*srgb_to_linear(np.asarray(color_srgb)), 1.0)
+    bsdf.inputs["Color"].default_value = lin
+    mat.diffuse_color = lin
+    node = nt.nodes.new("ShaderNodeOutputAOV")
+    node.aov_name = "manip"
+    node.inputs["Value"].default_value = 1.0
+    import bmesh
+
+    me = bpy.data.meshes.new("manipulator")
+    bm = bmesh.new()
+    bmesh.ops.create_icosphere(bm, subdivisions=3, radius=radius)
+    bm.to_mesh(me)
+    bm.free()
+    me.polygons.foreach_set("use_smooth", np.ones(len(me.polygons), bool))
+    me.materials.append(mat)
+    obs = []
+    for i in range(n):
+        ob = bpy.data.objects.new(f"manipulator{i}", me)
+        scene.collection.objects.link(ob)
+        obs.append(ob)
+    return obs
+
+
 def set_vertices(me: Any, vertices: np.ndarray) -> None:
     """Move the object's vertices (world positions) for the next frame."""
     me.attributes["position"].data.foreach_set("vector", np.asarray(vertices, np.float32).ravel())
     me.update()
 
 
-def build_ground(scene: Any, height: float) -> Any:
-    """A large neutral plane at z = ``height`` (no AOVs: it never counts as object)."""
-    s = 0.5 * GROUND_SIZE_M
+def build_ground(scene: Any, ground: dict[str, Any]) -> Any:
+    """A large plane at z = ``ground["height"]`` in the look's colours: flat, a checker or a noise pattern of
+    ``scale_m`` in world units (no AOVs: it never counts as object)."""
+    s, h = 0.5 * float(ground["size_m"]), float(ground["height"])
     me = bpy.data.meshes.new("ground")
-    me.from_pydata([(-s, -s, height), (s, -s, height), (s, s, height), (-s, s, height)], [], [(0, 1, 2, 3)])
-    mat, _nt, bsdf = _diffuse_material("ground")
-    lin = (*srgb_to_linear(np.asarray(GROUND_COLOR)), 1.0)
-    bsdf.inputs["Color"].default_value = lin
-    mat.diffuse_color = lin
+    me.from_pydata([(-s, -s, h), (s, -s, h), (s, s, h), (-s, s, h)], [], [(0, 1, 2, 3)])
+    mat, nt, bsdf = _diffuse_material("ground")
+    bsdf.inputs["Roughness"].default_value = float(ground.get("roughness", 0.5))
+    c1 = (*srgb_to_linear(np.asarray(ground["color_srgb"])), 1.0)
+    c2 = (*srgb_to_linear(np.asarray(ground["color2_srgb"])), 1.0)
+    pattern = ground.get("pattern", "none")
+    if pattern in ("checker", "noise"):
+        coord = nt.nodes.new("ShaderNodeTexCoord")  # Object coordinates of a plane at the origin = world metres
+        if pattern == "checker":
+            tex = nt.nodes.new("ShaderNodeTexChecker")
+            tex.inputs["Color1"].default_value, tex.inputs["Color2"].default_value = c1, c2
+            tex.inputs["Scale"].default_value = 1.0 / float(ground["scale_m"])
+            nt.links.new(coord.outputs["Object"], tex.inputs["Vector"])
+            nt.links.new(tex.outputs["Color"], bsdf.inputs["Color"])
+        else:
+            tex = nt.nodes.new("ShaderNodeTexNoise")
+            tex.inputs["Scale"].default_value = 1.0 / float(ground["scale_m"])
+            ramp = nt.nodes.new("ShaderNodeValToRGB")
+            ramp.color_ramp.elements[0].color, ramp.color_ramp.elements[1].color = c1, c2
+            nt.links.new(coord.outputs["Object"], tex.inputs["Vector"])
+            nt.links.new(tex.outputs["Fac"], ramp.inputs["Fac"])
+            nt.links.new(ramp.outputs["Color"], bsdf.inputs["Color"])
+    else:
+        bsdf.inputs["Color"].default_value = c1
+    mat.diffuse_color = c1
     me.materials.append(mat)
     ob = bpy.data.objects.new("ground", me)
     scene.collection.objects.link(ob)
     return ob
 
 
-def build_lighting(scene: Any, background: np.ndarray) -> None:
-    """World colour = the sample's background colour (ambient, strength WORLD_STRENGTH) and a fixed sun."""
+def build_lighting(scene: Any, look: dict[str, Any]) -> None:
+    """The look's world (flat: its colour as ambient; sky: a horizon-to-zenith gradient) and sun (direction,
+    strength, angular diameter: the softness of its shadows)."""
+    w = look["world"]
     world = bpy.data.worlds.new("world")
     scene.world = world
     nt = world.node_tree
     bg = nt.nodes.get("Background") or nt.nodes.new("ShaderNodeBackground")
-    bg.inputs["Color"].default_value = (*srgb_to_linear(background), 1.0)
-    bg.inputs["Strength"].default_value = WORLD_STRENGTH
+    horizon = (*srgb_to_linear(np.asarray(w["color_srgb"])), 1.0)
+    if w.get("kind") == "sky":
+        coord = nt.nodes.new("ShaderNodeTexCoord")  # world: Generated = the view direction
+        sep = nt.nodes.new("ShaderNodeSeparateXYZ")
+        mix = nt.nodes.new("ShaderNodeMix")
+        mix.data_type = "RGBA"
+        mix.clamp_factor = True
+        ins = {i.identifier: i for i in mix.inputs}  # the colour sockets share their names with the float ones
+        ins["A_Color"].default_value = horizon
+        ins["B_Color"].default_value = (*srgb_to_linear(np.asarray(w["zenith_srgb"])), 1.0)
+        nt.links.new(coord.outputs["Generated"], sep.inputs["Vector"])
+        nt.links.new(sep.outputs["Z"], ins["Factor_Float"])
+        nt.links.new({o.identifier: o for o in mix.outputs}["Result_Color"], bg.inputs["Color"])
+    else:
+        bg.inputs["Color"].default_value = horizon
+    bg.inputs["Strength"].default_value = float(w["strength"])
     out = nt.nodes.get("World Output") or nt.nodes.new("ShaderNodeOutputWorld")
     nt.links.new(bg.outputs["Background"], out.inputs["Surface"])
-    world.color = tuple(srgb_to_linear(background))
+    world.color = horizon[:3]
+    sv = look["sun"]
     sun = bpy.data.lights.new("sun", "SUN")
-    sun.energy = SUN_STRENGTH
-    sun.angle = math.radians(2.0)
+    sun.energy = float(sv["strength_w_m2"])
+    sun.angle = math.radians(float(sv["angle_deg"]))
     ob = bpy.data.objects.new("sun", sun)
-    el, az = (math.radians(a) for a in SUN_DIRECTION_DEG)
+    el, az = math.radians(float(sv["elevation_deg"])), math.radians(float(sv["azimuth_deg"]))
     towards = np.array([math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el)])
     # a sun shines along its local -z: point local +z at the light's source direction
     ob.matrix_world = Matrix(_frame_with_z(towards).tolist())

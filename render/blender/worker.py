@@ -47,7 +47,7 @@ def _combined(ch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return rgb, ch["Combined.A"]
 
 
-def _frame_cycles(ch: dict[str, np.ndarray], bg_lin: np.ndarray) -> dict[str, np.ndarray]:
+def _frame_cycles(ch: dict[str, np.ndarray], bg_lin: np.ndarray, manip: bool = False) -> dict[str, np.ndarray]:
     rgb, a_film = _combined(ch)
     mask = ch["mask.X"] if "mask.X" in ch else ch["mask.V"]
     alpha = np.clip(mask, 0.0, 1.0)
@@ -57,8 +57,11 @@ def _frame_cycles(ch: dict[str, np.ndarray], bg_lin: np.ndarray) -> dict[str, np
     depth = np.where(fg, ch[zkey] / safe, 0.0)
     n = np.stack([ch[f"nobj.{c}"] for c in "RGB"], axis=-1) / safe[..., None]
     n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
-    return {"rgb": linear_to_srgb(rgb + (1.0 - a_film[..., None]) * bg_lin), "alpha": alpha,
-            "depth": depth, "normal": np.where(fg[..., None], n, 0.0)}
+    out = {"rgb": linear_to_srgb(rgb + (1.0 - a_film[..., None]) * bg_lin), "alpha": alpha,
+           "depth": depth, "normal": np.where(fg[..., None], n, 0.0)}
+    if manip:
+        out["manip"] = np.clip(ch["manip.X"] if "manip.X" in ch else ch["manip.V"], 0.0, 1.0)
+    return out
 
 
 def _frame_workbench(full: dict[str, np.ndarray], obj: dict[str, np.ndarray], bg_lin: np.ndarray) -> dict[str, np.ndarray]:
@@ -89,23 +92,33 @@ def run_job(job_path: Path) -> dict[str, Any]:
     device = S.configure_render(scene, engine, job["samples"], job["denoise"], job["device"], job.get("seed", 0))
     me = S.build_object(scene, data["faces"], verts[0], opt("uv"), opt("texture"), opt("vertex_colors"),
                         np.asarray(job["base_color"], np.float64))
-    ground = S.build_ground(scene, job["ground_height"]) if job["ground_plane"] else None
-    S.build_lighting(scene, bg)
+    look = job["look"]
+    ground = S.build_ground(scene, look["ground"]) if look["ground"]["visible"] else None
+    S.build_lighting(scene, look)
+    scene.render.film_transparent = look["world"]["kind"] != "sky"  # a sky shows above the horizon
+    manip = opt("manipulator")
+    spheres = []
+    if manip is not None:
+        from render import manipulator as M
+
+        spheres = S.build_manipulator(scene, manip.shape[1], M.RADIUS_M, M.COLOR_SRGB)
     cams = [(c, S.build_camera(scene, c["name"], np.asarray(c["K"]), np.asarray(c["c2w"]), c["width"], c["height"])[0])
             for c in job["cameras"]]
     t_build = time.perf_counter() - t0
     print(f"[worker] engine={engine} device={device} samples={job['samples']} denoise={job['denoise']} "
-          f"ground={job['ground_plane']} frames={len(verts)} cameras={len(cams)} vertices={verts.shape[1]}", flush=True)
+          f"look={look['kind']} ground={look['ground']['visible']} frames={len(verts)} cameras={len(cams)} vertices={verts.shape[1]}", flush=True)
 
     frames: dict[str, list[dict[str, np.ndarray]]] = {c["name"]: [] for c, _ in cams}
     exr = out_dir / "frame.exr"
     for t in range(len(verts)):
         if t > 0:
             S.set_vertices(me, verts[t])
+        for i, ob in enumerate(spheres):
+            ob.location = tuple(float(x) for x in manip[t, i])
         for c, ob in cams:
             S.activate_camera(scene, ob, c["width"], c["height"])
             if engine == "cycles":
-                fr = _frame_cycles(_render_exr(exr), bg_lin)
+                fr = _frame_cycles(_render_exr(exr), bg_lin, manip=bool(spheres))
             else:
                 full = _render_exr(exr)
                 if ground is not None:

@@ -57,6 +57,20 @@ def test_gso_layout(tmp_path):
     assert a.texture is not None and a.texture.shape[-1] == 3
 
 
+def test_gso_texture_is_the_png_pixel_for_pixel(tmp_path):
+    """Issue 24.2: a GSO object loaded with a 2x2 grey texture instead of its own image."""
+    import imageio.v3 as iio
+
+    root = tmp_path / "gso"
+    save_obj(_proc("proc/capsule/001"), root / "Obj" / "meshes")
+    (root / "Obj" / "meshes" / "texture.png").unlink()
+    img = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    (root / "Obj" / "materials" / "textures").mkdir(parents=True)
+    iio.imwrite(root / "Obj" / "materials" / "textures" / "texture.png", img)
+    a = load_asset("gso/Obj", AssetConfig(source="gso", root=str(root)))
+    assert a.texture.shape == (256, 256, 3) and np.array_equal(np.asarray(a.texture, np.uint8), img)
+
+
 @pytest.fixture
 def objaverse_cache(tmp_path):
     objs = {}

@@ -43,18 +43,23 @@ def _render(faces, verts, cams, tmp_path: Path, engine: str = "cycles", samples:
                               vertex_colors=grey)
 
 
-def test_generate_smoke(tmp_path: Path) -> None:
+@pytest.mark.parametrize("look", ["studio", "photoreal"])
+def test_generate_smoke(tmp_path: Path, look: str) -> None:
     from core.frames import read_rgba_png
     from datagen.generate import generate
 
-    recs = generate(tmp_path / "d", _profile())
+    recs = generate(tmp_path / "d", _profile(**{"render.look": look}))
     assert [r["status"] for r in recs] == ["ok"], recs[0]["reason"]
     s = tmp_path / "d" / "s00000"
     assert (s / "blender.log").stat().st_size > 0 and "blender.log" not in recs[0]["files"]
     assert not (s / ".blender-job").exists()
     render = json.loads((s / "sample.json").read_text())["render"]
     assert (render["renderer"], render["engine"], render["samples"]) == ("blender", "cycles", 4)
-    dist = 2.6  # tiny profile camera distance to the look-at point, object ~1 m
+    assert render["scene"]["kind"] == look and render["scene"]["ground"]["visible"]  # the record says what shows
+    if look == "photoreal":
+        assert render["scene"]["ground"]["pattern"] in ("checker", "noise") and render["scene"]["world"]["kind"] == "sky"
+    dist = render["framing"]["distance_m"]  # camera distance to the look-at point (the trajectory's centre)
+    r = render["framing"]["radius_m"]
     for view in ("view0", "view1"):
         for t in range(3):
             assert f"rgb/{view}/{t:04d}.png" in recs[0]["files"] and f"depth/{view}/{t:04d}.npy" in recs[0]["files"]
@@ -64,8 +69,15 @@ def test_generate_smoke(tmp_path: Path) -> None:
             assert 0.0 <= alpha.min() and alpha.max() <= 1.0 and (alpha > 0.5).sum() > 50  # object visible
             fg = alpha >= 0.5
             assert np.isfinite(depth).all() and np.all(depth[~fg] == 0)
-            assert np.all((depth[fg] > dist - 1.5) & (depth[fg] < dist + 1.5))
+            assert np.all((depth[fg] > dist - r - 0.1) & (depth[fg] < dist + r + 0.1))
             assert rgb[~fg].std() > 0.01  # the ground plane shows in RGB but not in alpha
+            # normals (24.3): written, unit length on the object, facing the camera side, none elsewhere
+            nrgba = read_rgba_png(s / "normal" / view / f"{t:04d}.png")
+            assert f"normal/{view}/{t:04d}.png" in recs[0]["files"]
+            on = nrgba[1] > 0.5
+            assert np.array_equal(on, fg) or abs(int(on.sum()) - int(fg.sum())) <= 0.02 * fg.size
+            n = 2.0 * nrgba[0][on] - 1.0
+            assert np.all(np.abs(np.linalg.norm(n, axis=-1) - 1.0) < 0.03) and np.all(nrgba[0][~on] == 0)
 
 
 def test_splat_and_blender_silhouettes_agree(tmp_path: Path, record_property) -> None:
@@ -82,7 +94,7 @@ def test_splat_and_blender_silhouettes_agree(tmp_path: Path, record_property) ->
     prof = _profile(**{"scenario.n_frames": 2, "render.width": 96, "render.height": 96,
                        "render.n_surface_points": 8000, "render.gaussian_scale_factor": 0.5})
     scene = build_scene(prof, "proc/box/000", np.random.default_rng(3))
-    cams = make_cameras(prof)
+    cams, _ = make_cameras(prof)
     blender = render_sample_frames(prof, scene, cams, tmp_path)
     splat = render_sample_frames(prof.model_copy(update={"render": prof.render.model_copy(update={"renderer": "splat"})}),
                                  scene, cams, tmp_path)

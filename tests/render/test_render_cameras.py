@@ -119,3 +119,23 @@ def test_import_is_light():
     code = "import sys, render, render.cameras, render.gaussians_ply, render.video; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_framing_cameras_keep_every_point_inside_the_image():
+    """Issue 24.4: cameras aimed at the trajectory's bounds; every content point projects inside every view."""
+    from render.cameras import border_clipped_fraction, framing_cameras, project_points
+
+    rng = np.random.default_rng(1)
+    for trial in range(5):
+        pts = rng.normal(size=(400, 3)) * rng.uniform(0.1, 2.0, 3) + rng.uniform(-3, 3, 3)
+        cams, rec = framing_cameras(4, pts, 15.0, 64, 48, 40.0, fill=0.8)
+        assert rec["method"] == "trajectory_bounds" and rec["distance_m"] > rec["radius_m"]
+        for cam in cams:
+            uv, z = project_points(pts, cam)
+            assert (z > 0).all()
+            assert (uv[:, 0] > 0).all() and (uv[:, 0] < 64).all() and (uv[:, 1] > 0).all() and (uv[:, 1] < 48).all()
+    a = np.zeros((3, 8, 8))
+    a[1, 3, 3] = 1.0
+    assert border_clipped_fraction(a) == 0.0
+    a[2, 0, 5] = 0.3
+    assert border_clipped_fraction(a) == pytest.approx(1 / 3)
