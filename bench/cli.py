@@ -75,9 +75,20 @@ def cmd_run(a: argparse.Namespace) -> int:
     cfg = resolved_method_config(a.method, a.method_config, data)
     out = Path(a.out) if a.out else _default_run_dir(data, (cfg.get("name") or a.method) + ("-transfer" if a.track == "transfer" else ""), a.split)
     n = len(select_samples(data, a.split))
-    with progress_bar(f"run {a.method}", n) as cb:
-        res = run_method(a.method, data, a.split, out, cfg, timeout_s=a.timeout, isolate=not a.inline,
-                         resume=not a.force, on_progress=cb, track=a.track, threads=a.threads)
+    kw = dict(timeout_s=a.timeout, isolate=not a.inline, resume=not a.force, track=a.track, threads=a.threads)
+    if a.seeds > 1:
+        from methods.runner import run_seeds
+
+        with progress_bar(f"run {a.method} x{a.seeds} seeds", n * a.seeds) as cb:
+            done = [0]
+
+            def step(i: int, tot: int, rec: dict[str, Any]) -> None:
+                done[0] += 1
+                cb(done[0], n * a.seeds, rec)
+            res = [r for rs in run_seeds(a.method, data, a.split, out, cfg, a.seeds, on_progress=step, **kw) for r in rs]
+    else:
+        with progress_bar(f"run {a.method}", n) as cb:
+            res = run_method(a.method, data, a.split, out, cfg, on_progress=cb, **kw)
     na = sum(r["status"] == "not_applicable" for r in res)
     print(f"run: {out} ({sum(r['status'] == 'ok' for r in res)}/{len(res)} ok; "
           f"{f'{na} not applicable; ' if na else ''}{_failures_line([r for r in res if r['status'] != 'not_applicable'])})")
@@ -103,7 +114,9 @@ def cmd_eval(a: argparse.Namespace) -> int:
     from core.rundir import RunDir
     from metrics.evaluate import evaluate_run
 
-    for run in a.runs:
+    from core.rundir import expand_runs
+
+    for run in expand_runs(a.runs):
         rd = RunDir(Path(run))
         n = len(rd.sample_ids())
         with progress_bar(f"eval {rd.path.name}", n) as cb:
@@ -119,8 +132,26 @@ def cmd_board(a: argparse.Namespace) -> int:
     out = Path(a.out)
     if out.exists() and not out.is_dir():
         raise UserError("--out", f"'{out}' is a file, not a folder", "pass a folder for the site (it is created if missing)")
-    index = build_site([Path(r) for r in a.runs], out, title=a.title, max_sample_pages=a.max_sample_pages)
+    index = build_site([Path(r) for r in a.runs], out, title=a.title, max_sample_pages=a.max_sample_pages,
+                       allow_unverified=a.unverified)
     print(f"leaderboard: {index.resolve()}")
+    return 0
+
+
+def cmd_verify(a: argparse.Namespace) -> int:
+    from bench.verify import verify_run
+
+    for run in a.runs:
+        res = verify_run(Path(run), Path(a.data) if a.data else None)
+        print(f"verified: {run} ({res['samples_verified']} samples recomputed, every hash matches; "
+              f"protocol {res['protocol_id'][:12]})")
+    return 0
+
+
+def cmd_export(a: argparse.Namespace) -> int:
+    from bench.verify import export_run
+
+    print(f"bundle: {export_run(Path(a.run), Path(a.out) if a.out else None)}")
     return 0
 
 
@@ -235,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"default: timeout_s, else {DEFAULT_TIMEOUT_S:g})")
     r.add_argument("--threads", type=_count("--threads"),
                    help="CPU threads of each sample's process (wins over the config's threads; default: the CPUs)")
+    r.add_argument("--seeds", type=_count("--seeds"), default=1,
+                   help="run a stochastic method K times (seed = the config's + k) into OUT/seed-<k>; the board "
+                        "shows the mean over seeds and their spread (default 1)")
     r.add_argument("--inline", action="store_true", help="run in this process (no per-sample isolation or timeout)")
     r.add_argument("--force", action="store_true", help="discard the run directory's samples and run them all again")
     r.add_argument("--track", default="default", choices=["default", "transfer"],
@@ -254,12 +288,22 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", help="dataset directory (default: the one recorded in run.json)")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("board", help="build the static HTML leaderboard from scored runs")
-    b.add_argument("runs", nargs="+", metavar="RUN", help="scored run directories (`bench eval` first)")
+    b.add_argument("runs", nargs="+", metavar="RUN", help="scored run directories (`bench eval` first) or bundles (`bench export`)")
     b.add_argument("--out", default="site", help="site folder (default site)")
     b.add_argument("--max-sample-pages", type=_count("--max-sample-pages", 0),
                    help="cap the per-sample pages (large datasets); default: all")
     b.add_argument("--title", default="physrecon-bench leaderboard", help="page title")
+    b.add_argument("--unverified", action="store_true",
+                   help="show runs whose scores cannot be traced to their stored files (flagged) instead of refusing")
     b.set_defaults(fn=cmd_board)
+    v = sub.add_parser("verify", help="recompute every metric of scored runs and check every recorded hash")
+    v.add_argument("runs", nargs="+", metavar="RUN", help="scored run directories, or bundles from `bench export`")
+    v.add_argument("--data", help="dataset directory (default: the one recorded in run.json)")
+    v.set_defaults(fn=cmd_verify)
+    x = sub.add_parser("export", help="write a scored run as one archive others can `bench verify` and put on a board")
+    x.add_argument("run", metavar="RUN", help="a scored run directory")
+    x.add_argument("--out", help="archive path (default RUN.tar.gz beside the run)")
+    x.set_defaults(fn=cmd_export)
     c = sub.add_parser("check", help="validate a dataset or run directory (names, files, hashes, shapes)")
     c.add_argument("path", help="a dataset directory (manifest.jsonl) or a run directory (run.json)")
     c.set_defaults(fn=cmd_check)

@@ -172,3 +172,19 @@ class RunDir:
 
     def sample(self, sid: str) -> RunSample:
         return RunSample(child(self.path, sid, "sample id", self.run_json))
+
+
+SEED_DIR = "seed-{k}"
+
+
+def expand_runs(paths: list[Path]) -> list[Path]:
+    """Run directories named on a command line: a run dir itself, or a `bench run --seeds K` folder whose
+    ``seed-<k>/`` children are run dirs (in seed order). Bundles (.tar.gz) pass through."""
+    out = []
+    for p in map(Path, paths):
+        seeds = sorted(p.glob("seed-*"), key=lambda d: int(d.name.split("-", 1)[1]) if d.name.split("-", 1)[1].isdigit() else -1)
+        if not RunDir(p).exists() and p.is_dir() and any(RunDir(d).exists() for d in seeds):
+            out += [d for d in seeds if RunDir(d).exists()]
+        else:
+            out.append(p)
+    return out

@@ -29,7 +29,7 @@ from core.errors import UserError
 from core.hashing import sha256_bytes, stable_seed
 from core.jsonio import dumps, read_json, write_json
 from core.splits import split_of
-from datagen.profile import DatasetProfile, profile_from_dict
+from datagen.profile import DatasetProfile, observed_frames, profile_from_dict
 from datagen.writer import UNHASHED
 
 GENERATION_LOG = "generation.jsonl"
@@ -83,7 +83,7 @@ def plan_samples(profile: DatasetProfile) -> list[dict[str, Any]]:
 
 def _time_split(profile: DatasetProfile) -> dict[str, Any]:
     sc = profile.scenario
-    n_obs = min(sc.n_frames - 1, max(1, round(sc.n_frames * sc.observed_fraction)))
+    n_obs = observed_frames(sc.n_frames, sc.observed_fraction)
     return {"fps": sc.fps, "n_frames": sc.n_frames, "n_observed": n_obs,
             "observed": [0, n_obs], "future": [n_obs, sc.n_frames], "frame_time": "t / fps"}
 

@@ -85,6 +85,11 @@ class SplitConfig(_Strict):
         return self
 
 
+def observed_frames(n_frames: int, observed_fraction: float) -> int:
+    """Frames 0..n_obs-1 are observed: round(n_frames * observed_fraction), at least 1, at most n_frames - 1."""
+    return min(n_frames - 1, max(1, round(n_frames * observed_fraction)))
+
+
 class InteractionConfig(_Strict):
     """Control points on the surface driven along minimum-jerk trajectories (interaction track)."""
 

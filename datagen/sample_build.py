@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from datagen.profile import DatasetProfile
+from datagen.profile import DatasetProfile, observed_frames
 from datagen.interaction import held_out_kind, plan_interaction
 from datagen.physics_sampling import (random_rotation, random_unit_vector, sample_mpm_params, sample_reduced_params,
                                       sample_spring_mass_params)
@@ -130,12 +130,14 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
     if interaction:
         ic = sc.interaction
         kind = str(rng.choice(ic.kinds))
-        plan = plan_interaction(kind, surf0, normals0, sc.n_frames, float(rng.uniform(*ic.displacement_m)), rng)
+        n_obs = observed_frames(sc.n_frames, sc.observed_fraction)
+        plan = plan_interaction(kind, surf0, normals0, sc.n_frames, float(rng.uniform(*ic.displacement_m)), rng, n_obs)
         controls = plan["controls"]
         scenario["interaction"] = {k: v for k, v in plan.items() if k != "controls"}
         if ic.transfer:
             tkind = held_out_kind(kind, list(ic.kinds), rng)
-            transfer_plan = plan_interaction(tkind, surf0, normals0, sc.n_frames, float(rng.uniform(*ic.displacement_m)), rng)
+            transfer_plan = plan_interaction(tkind, surf0, normals0, sc.n_frames, float(rng.uniform(*ic.displacement_m)),
+                                             rng, n_obs)
             scenario["transfer"] = {k: v for k, v in transfer_plan.items() if k != "controls"}
 
     tctrl = [transfer_plan["controls"]] if transfer_plan is not None else []

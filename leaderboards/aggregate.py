@@ -35,7 +35,7 @@ PHASES = ("observed", "future")
 GROUPS = ("all", "seen", "held_out")
 KEYS = ("track", "method", "label", "kind")
 ID_COLS = ("track", "method", "label", "kind", "split", "sample_id", "object_id", "category", "physics_model",
-           "scenario", "status", "reason", "device")
+           "scenario", "status", "reason", "device", "protocol_id", "dataset", "seed_group", "seed")
 COST_COLS = ("fit_s", "predict_s", "runtime_s", "peak_mem_mb")
 
 
@@ -114,7 +114,11 @@ def sample_table(results: list[dict[str, Any]]) -> pd.DataFrame:
                                    "label": spec["label"], "kind": spec["kind"], "split": s["split"],
                                    "sample_id": s["sample_id"], "object_id": s["object_id"], "category": s["category"],
                                    "physics_model": s["physics_model"], "scenario": s["scenario"],
-                                   "status": s["status"], "reason": s.get("reason"), "device": cost.get("device")}
+                                   "status": s["status"], "reason": s.get("reason"), "device": cost.get("device"),
+                                   "protocol_id": res.get("protocol_id") or "unversioned",
+                                   "dataset": str(res.get("dataset")),
+                                   "seed_group": (res.get("seed_group") or {}).get("group_config_sha256"),
+                                   "seed": (res.get("seed_group") or {}).get("seed")}
             ok = s["status"] == "ok"
             row["fit_s"], row["predict_s"] = _num(cost.get("fit_s")), _num(cost.get("predict_s"))
             row["runtime_s"] = row["fit_s"] + row["predict_s"] if ok else math.nan
@@ -140,6 +144,40 @@ def sample_table(results: list[dict[str, Any]]) -> pd.DataFrame:
     return df[first + rest + params + tail]
 
 
+def collapse_seeds(samples: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows of `bench run --seeds K` runs (same ``seed_group``) become one row per sample: each metric the mean
+    over the seeds that succeeded (a sample is ok when every seed is). Also returns, per track x method with
+    several seeds, the standard deviation across seeds of each seed's mean (``<col>:seed_std``) and ``seeds``."""
+    if samples.empty or samples["seed_group"].isna().all():
+        return samples, pd.DataFrame()
+    cols = metric_columns(samples)
+    grouped = samples[samples["seed_group"].notna()]
+    rest = samples[samples["seed_group"].isna()]
+    keys = ["track", "method", "label", "kind", "seed_group", "dataset", "sample_id"]
+    rows = []
+    for _, g in grouped.groupby(keys, sort=False, dropna=False):
+        row = g.iloc[0].to_dict()
+        ok = g[g["status"] == "ok"]
+        if len(ok) < len(g):
+            bad = g[g["status"] != "ok"].iloc[0]
+            row.update(status=bad["status"], reason=f"{len(g) - len(ok)} of {len(g)} seeds: {bad['reason']}")
+        for c in cols:
+            m, _s, n = mean_std(ok[c]) if c in ok else (math.nan, math.nan, 0)
+            row[c] = m
+        row["seeds"], row["seed"] = len(g), None
+        rows.append(row)
+    spread = []
+    for key, g in grouped.groupby(["track", "method", "label", "kind", "seed_group"], sort=False, dropna=False):
+        per_seed = {seed: gg for seed, gg in g.groupby("seed")}
+        rec = dict(zip(["track", "method", "label", "kind", "seed_group"], key), seeds=len(per_seed))
+        for c in cols:
+            ms = [mean_std(gg[gg["status"] == "ok"][c])[0] for gg in per_seed.values()]
+            ms = [m for m in ms if not isinstance(m, str) and np.isfinite(m)]
+            rec[f"{c}:seed_std"] = float(np.std(ms, ddof=1)) if len(ms) > 1 else math.nan
+        spread.append(rec)
+    return pd.concat([rest, pd.DataFrame(rows)], ignore_index=True), pd.DataFrame(spread)
+
+
 def metric_columns(samples: pd.DataFrame) -> list[str]:
     """Columns holding per-sample values to aggregate (metrics, parameter errors, cost)."""
     return [c for c in samples.columns if "/" in c and c != "run_dir" or c == "material_accuracy"] + \
@@ -158,8 +196,19 @@ def mean_std(x: pd.Series) -> tuple[Any, float, int]:
     return float(num.mean()), float(num.std(ddof=0)), int(num.size)
 
 
+def mean_ci(x: pd.Series) -> tuple[Any, float, float]:
+    """(mean, lo, hi): the seeded bootstrap interval of the mean (``leaderboards.stats``); "n/a" kept."""
+    from leaderboards.stats import bootstrap_ci
+
+    vals = list(x)
+    if vals and all(v == NA for v in vals):
+        return NA, math.nan, math.nan
+    return bootstrap_ci([v for v in vals if not isinstance(v, str)])
+
+
 def aggregate(samples: pd.DataFrame, by: Iterable[str] = (), columns: Iterable[str] | None = None) -> pd.DataFrame:
-    """One row per track × method (× ``by`` keys): n, ok, failed, not_applicable, mean / std / n per metric.
+    """One row per track × method (× ``by`` keys): n, ok, failed, not_applicable, mean / std / n and the 95 %
+    bootstrap interval (``:lo``, ``:hi``) per metric.
 
     Failed samples count in ``n`` and ``failed`` of their group; not-applicable ones in ``n`` and
     ``not_applicable``; metrics average the ok samples ("n/a" when none is ok and some are n/a).
@@ -179,6 +228,7 @@ def aggregate(samples: pd.DataFrame, by: Iterable[str] = (), columns: Iterable[s
         for c in cols:
             if c in g:
                 row[c], row[f"{c}:std"], row[f"{c}:n"] = (NA, math.nan, 0) if all_na else mean_std(ok[c])
+                row[f"{c}:lo"], row[f"{c}:hi"] = (math.nan, math.nan) if all_na else mean_ci(ok[c])[1:]
         rows.append(row)
     out = pd.DataFrame(rows)
     if by and not out.empty:

@@ -17,8 +17,25 @@ def slug(text: str) -> str:
     return base if base == text else f"{base}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
 
 
-def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_views: int = 3) -> str | None:
-    """Write a GIF: each row one view (monocular first, held-out views next), left GT, right prediction.
+PANEL_PX = 192  # each GT / prediction panel is upscaled (nearest) to at least this many pixels wide
+
+
+def _labelled(img: np.ndarray, text: str, scale: int) -> np.ndarray:
+    """``img`` (H, W, 3) in [0, 1] upscaled ``scale``x with ``text`` on a dark band at its top."""
+    from PIL import Image, ImageDraw
+
+    big = np.kron(np.clip(img, 0, 1), np.ones((scale, scale, 1)))
+    pil = Image.fromarray((big * 255 + 0.5).astype(np.uint8))
+    d = ImageDraw.Draw(pil)
+    d.rectangle([0, 0, pil.width, 13], fill=(20, 20, 20))
+    d.text((3, 1), text[:48], fill=(255, 255, 255))
+    return np.asarray(pil, np.float32) / 255.0
+
+
+def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_views: int = 3,
+                   label: str = "prediction") -> str | None:
+    """Write a GIF: each row one view (monocular first, held-out views next), left GT, right prediction, each
+    panel upscaled to ``PANEL_PX`` and labelled in the image (view, GT / method, frame, observed / future).
 
     Returns None (writes nothing) when the dataset or the predicted frames are not on this machine.
     """
@@ -38,7 +55,11 @@ def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_
         pred = run_sample.read_frames(view, sample.n_frames)
         if pred is None:
             continue
-        rows.append([np.concatenate([sample.frame(view, t)[0], pred[0][t]], axis=1) for t in range(sample.n_frames)])
+        scale = max(1, PANEL_PX // sample.meta["render"]["width"])
+        tag = "seen" if view in sample.seen_views else "held out"
+        rows.append([np.concatenate([
+            _labelled(sample.frame(view, t)[0], f"GT {view} ({tag}) t={t} {'obs' if t < sample.n_observed else 'future'}", scale),
+            _labelled(pred[0][t], f"{label}", scale)], axis=1) for t in range(sample.n_frames)])
     if not rows:
         return None
     frames = [np.concatenate([r[t] for r in rows], axis=0) for t in range(sample.n_frames)]

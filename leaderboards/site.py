@@ -23,7 +23,7 @@ from leaderboards.aggregate import aggregate, failures, load_results, method_tab
 from leaderboards.matrix import build_matrix, gt_models, matrix_view
 from leaderboards.media import comparison_gif, frame_series, slug
 from leaderboards.plots import line_plot, scatter_plot
-from leaderboards.tables import MAIN_COLS, Table, build_tables, export
+from leaderboards.tables import MAIN_COLS, Col, Table, build_tables, export, fmt
 
 PLOT_METRICS = (("psnr", "PSNR (dB)"), ("ssim", "SSIM"), ("lpips", "LPIPS"), ("iou", "IoU"),
                 ("chamfer", "Chamfer (m²)"), ("tracking_error", "tracking error (m)"))
@@ -93,12 +93,93 @@ def _env() -> Any:
                               autoescape=True, undefined=jinja2.StrictUndefined)
 
 
+def _unpack_bundles(paths: list[Path], out: Path) -> list[Path]:
+    """Run dirs for the board: bundles (`bench export`) are unpacked under ``out/bundles/``."""
+    from core.bundle import is_bundle, unpack_bundle
+    from core.rundir import expand_runs
+
+    dirs = []
+    for p in expand_runs(paths):
+        if is_bundle(p):
+            dest = out / "bundles" / p.name.removesuffix(".tar.gz").removesuffix(".tgz")
+            if dest.exists():
+                import shutil
+
+                shutil.rmtree(dest)
+            dirs.append(unpack_bundle(p, dest))
+        else:
+            dirs.append(p)
+    return dirs
+
+
+def check_verifiable(results: list[dict[str, Any]]) -> list[str]:
+    """Why each run could not be traced (no protocol id, a metrics.json that is not the one results.json
+    hashed); [] when all can. `bench verify` does the full recomputation."""
+    from core.hashing import sha256_file
+    from core.rundir import RunDir
+
+    bad = []
+    for r in results:
+        name = Path(str(r["run_dir"])).name
+        if not r.get("protocol_id"):
+            bad.append(f"{name}: scored without a protocol id (re-score it with `bench eval`)")
+            continue
+        rd = RunDir(Path(str(r["run_dir"])))
+        for s in r["samples"]:
+            h = (s.get("hashes") or {}).get("metrics_sha256")
+            if s["status"] in ("ok", "failed", "not_applicable") and h:
+                m = rd.sample(s["sample_id"]).metrics_json
+                if not m.exists() or sha256_file(m) != h:
+                    bad.append(f"{name}/{s['sample_id']}/metrics.json: not the file results.json recorded")
+                    break
+    return bad
+
+
+def protocol_tracks(samples: pd.DataFrame) -> pd.DataFrame:
+    """Runs under different protocol ids never share a table: when a track holds several, each gets its own
+    page, ``<track> · protocol <id[:8]>``."""
+    if samples.empty:
+        return samples
+    s = samples.copy()
+    for track, g in samples.groupby("track", sort=False):
+        if g["protocol_id"].nunique() > 1:
+            mask = s["track"] == track
+            s.loc[mask, "track"] = s.loc[mask].apply(lambda r: f"{track} · protocol {str(r['protocol_id'])[:8]}", axis=1)
+    return s
+
+
+def protocol_models(samples: pd.DataFrame) -> pd.DataFrame:
+    """For the cross-model matrix (one column per GT model, each its own dataset and so its own protocol id):
+    a GT model whose samples come under several protocol ids gets one column per id."""
+    if samples.empty:
+        return samples
+    s = samples.copy()
+    for (track, model), g in samples.groupby(["track", "physics_model"], sort=False):
+        if g["protocol_id"].nunique() > 1:
+            mask = (s["track"] == track) & (s["physics_model"] == model)
+            s.loc[mask, "physics_model"] = s.loc[mask].apply(lambda r: f"{model} · {str(r['protocol_id'])[:8]}", axis=1)
+    return s
+
+
 def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench leaderboard",
-               max_sample_pages: int | None = None) -> Path:
-    """Write the site into ``out``; returns ``out/index.html``."""
+               max_sample_pages: int | None = None, allow_unverified: bool = False) -> Path:
+    """Write the site into ``out``; returns ``out/index.html``. Runs that cannot be traced to their stored
+    values are refused (``allow_unverified`` shows them, flagged)."""
+    from core.errors import UserError
+    from leaderboards.aggregate import collapse_seeds
+    from leaderboards.paired import build_paired, paired_view, rank_held
+    from leaderboards.stats import METHOD
+
     dropped: list[str] = []
-    results = load_results(run_dirs, dropped)
-    samples = sample_table(results)
+    results = load_results(_unpack_bundles(run_dirs, out), dropped)
+    unverified = check_verifiable(results)
+    if unverified and not allow_unverified:
+        raise UserError(unverified[0].split(":")[0], unverified[0].split(": ", 1)[1] + (
+            f" (+{len(unverified) - 1} more)" if len(unverified) > 1 else ""),
+            "run `bench eval` / `bench verify` on it, or pass --unverified to show it flagged")
+    samples, seed_spread = collapse_seeds(sample_table(results))
+    by_model = protocol_models(samples)  # the cross-model matrix: datasets differ by design, protocols per column
+    samples = protocol_tracks(samples)
     out.mkdir(parents=True, exist_ok=True)
     tdir = out / "tables"
     main = method_table(samples)
@@ -115,22 +196,33 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
     labels = dataset_labels(results)
     sample_href = {(str(r["dataset"]), s["sample_id"]): f"sample-{slug(s['sample_id'] if len(datasets) == 1 else labels[str(r['dataset'])] + '/' + s['sample_id'])}.html"
                    for r in results for s in r["samples"]}
-    models = gt_models(samples)
+    models = gt_models(by_model)
     common = {"title": title, "version": metadata.version("physrecon-bench"),
               "tracks": [{"name": t, "href": track_href[t]} for t in tracks],
               "cross_model": CROSS_MODEL_PAGE if len(models) > 1 else None}
-    unavailable = _unavailable(results)
+    unavailable = _unavailable(results) + [f"UNVERIFIED: {u}" for u in unverified]
     fails = failures(samples).to_dict("records")
 
     index_notes, sections = _Notes(), []
     for track in tracks:
         tables = build_tables(samples, track)
+        srows = samples[samples["track"] == track]
+        held = rank_held(srows)
+        tables[0].data = tables[0].data.assign(rank_held=[held.get(str(lab), math.nan) for lab in tables[0].data["label"]])
+        tables[0].cols = [*tables[0].cols, Col("rank_held", "rank held", None, 2)]
         for t in tables:
             t.files = export(t, tdir)  # type: ignore[attr-defined]
+        paired = build_paired(srows, track)
+        for p in paired:
+            p.export(tdir)
         notes = _Notes()
         base = tables[0].data
+        pids = sorted(set(srows["protocol_id"]))
+        proto = (f"Protocol {', '.join(p[:16] for p in pids)} (dataset manifest, split, track, eval settings, metric "
+                 f"conventions, harness version). Intervals: {METHOD}. rank held: the fraction of bootstrap "
+                 "resamples of the common samples in which the method keeps its rank on future PSNR.")
+        spread = seed_spread[seed_spread["track"] == track] if not seed_spread.empty else seed_spread
         scatter = _scatter(base, track)
-        srows = samples[samples["track"] == track]
         mlabels = list(dict.fromkeys(srows["label"]))
         sample_rows = []
         for (sid, ds), g in srows.assign(ds=srows["run_dir"].map(_dataset_of(results))).groupby(["sample_id", "ds"], sort=True):
@@ -141,19 +233,31 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
                                 "href": sample_href[(ds, sid)], "statuses": [st.get(m, "—") for m in mlabels]})
         (out / track_href[track]).write_text(env.get_template("track.html.j2").render(
             **common, page_title=f"Track: {track}", tables=[_view(t, notes, method_href) for t in tables],
+            paired=[paired_view(p) for p in paired], protocol=proto, seeds=_seed_rows(spread),
             notes=notes.all(), scatter=scatter, unavailable=unavailable,
             failures=[f for f in fails if f["track"] == track], methods=mlabels, samples=sample_rows))
         sections.append({"name": track, "href": track_href[track], "table": _view(tables[0], index_notes, method_href),
-                         "scatter": scatter})
+                         "more": _view(tables[1], index_notes, method_href), "paired": paired_view(paired[0]),
+                         "protocol": proto, "scatter": scatter})
 
     if common["cross_model"]:
         notes = _Notes()
-        matrices = [build_matrix(samples, track) for track in tracks]
+        mtracks = list(dict.fromkeys(by_model["track"]))
+        matrices = [build_matrix(by_model, track) for track in mtracks]
         for t in matrices:
             t.files = export(t, tdir)  # type: ignore[attr-defined]
+        paired_by_model = []
+        for track in mtracks:
+            for model in models:
+                sub_s = by_model[(by_model["track"] == track) & (by_model["physics_model"] == model)]
+                for p in build_paired(sub_s, f"cross-model-{slug(track)}-{model}")[:1]:
+                    p.title = f"{track}, GT {model}: {p.title}"
+                    p.export(tdir)
+                    paired_by_model.append(paired_view(p))
         (out / CROSS_MODEL_PAGE).write_text(env.get_template("cross_model.html.j2").render(
             **common, page_title="Cross-model matrix", models=models, datasets=[labels[d] for d in datasets],
-            matrices=[matrix_view(t, notes.number, method_href) for t in matrices], notes=notes.all()))
+            matrices=[matrix_view(t, notes.number, method_href) for t in matrices], notes=notes.all(),
+            paired=paired_by_model))
     for name, spec in specs.items():
         _method_page(env, common, out, spec, [r for r in results if r["method_spec"]["name"] == name],
                      samples[samples["method"] == name], method_href, sample_href, tdir, fails)
@@ -168,6 +272,16 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
         dataset_notes=dataset_notes(datasets, labels)))
     _tables_index(tdir)
     return index
+
+
+def _seed_rows(spread: pd.DataFrame) -> list[dict[str, Any]]:
+    """Methods run with several seeds: the standard deviation across seeds of their mean future PSNR / Chamfer."""
+    rows = []
+    for _, r in spread.iterrows():
+        rows.append({"label": r["label"], "seeds": int(r["seeds"]),
+                     "psnr": fmt(r.get("psnr/future:seed_std", math.nan), None, 3),
+                     "chamfer": fmt(r.get("chamfer/future:seed_std", math.nan), None, 6)})
+    return rows
 
 
 def dataset_labels(results: list[dict[str, Any]]) -> dict[str, str]:
@@ -264,14 +378,14 @@ def _sample_pages(env: Any, common: dict[str, Any], out: Path, results: list[dic
         for r, s in entries:
             spec, run_dir = r["method_spec"], Path(r["run_dir"])
             name = f"media/{slug(spec['name'])}-{slug(sid)}.gif"
-            views = comparison_gif(Path(ds), run_dir, sid, out / name) if s["status"] == "ok" else None
+            views = comparison_gif(Path(ds), run_dir, sid, out / name, label=spec["label"]) if s["status"] == "ok" else None
             missing = (f"{'n/a' if s['status'] == 'not_applicable' else 'failed'}: {s.get('reason')}" if s["status"] != "ok"
                        else f"no animation: GT frames not found under {Path(ds).name}" if views is None else "")
             anims.append({"label": spec["label"], "method_href": method_href[spec["name"]], "src": name if views else None,
                           "missing": missing, "caption": f"rows: {views}; left GT, right prediction" if views else missing})
             if views and r["run_dir"] not in seen_runs:
                 seen_runs.add(r["run_dir"])
-                gallery.append({"src": name, "href": sample_href[(ds, sid)], "width": 256,
+                gallery.append({"src": name, "href": sample_href[(ds, sid)], "width": 384,
                                 "caption": f"{spec['label']} · {sid} ({s['object_id']}) · left GT, right prediction"})
             fs = frame_series(run_dir, sid)
             for m, _ in PLOT_METRICS:

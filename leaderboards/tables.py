@@ -32,12 +32,16 @@ def _img(metric: str, header: str, dec: int, group: str = "all") -> list[Col]:
     return [Col(metric_col(metric, p, group), f"{header}{tag} {p[:3]}", metric, dec) for p in ("observed", "future")]
 
 
-MAIN_COLS = [*_img("psnr", "PSNR↑", 2), *_img("ssim", "SSIM↑", 4), *_img("lpips", "LPIPS↓", 4), *_img("iou", "IoU↑", 4),
-             *[Col(metric_col("chamfer", p), f"CD↓ {p[:3]}", "chamfer", 6) for p in ("observed", "future")],
-             Col("emd/future", "EMD↓ fut", "emd", 4), Col("tracking_error/future", "Track↓ fut", "tracking_error", 4),
+#: the columns a reader compares first (future frames, geometry, the main physical parameter, cost)
+MAIN_COLS = [Col("psnr/future", "PSNR↑ fut", "psnr", 2), Col("chamfer/future", "CD↓ fut", "chamfer", 6),
              Col("param_log10_abs/stiffness", "|Δlog10 k|↓", "param_log10_abs", 3),
-             Col("material_accuracy", "MA↑", "material_accuracy", 3),
-             Col("runtime_s", "time (s)", "runtime_s", 2), Col("peak_mem_mb", "peak mem (MiB)", "peak_mem_mb", 0)]
+             Col("param_log10_abs/youngs_modulus", "|Δlog10 E|↓", "param_log10_abs", 3),
+             Col("runtime_s", "time (s)", "runtime_s", 2)]
+#: the rest of the overview, in the table below the main one
+MORE_COLS = [Col("psnr/observed", "PSNR↑ obs", "psnr", 2), *_img("ssim", "SSIM↑", 4), *_img("lpips", "LPIPS↓", 4),
+             *_img("iou", "IoU↑", 4), Col("chamfer/observed", "CD↓ obs", "chamfer", 6),
+             Col("emd/future", "EMD↓ fut", "emd", 4), Col("tracking_error/future", "Track↓ fut", "tracking_error", 4),
+             Col("material_accuracy", "MA↑", "material_accuracy", 3), Col("peak_mem_mb", "peak mem (MiB)", "peak_mem_mb", 0)]
 VIEW_COLS = [Col(metric_col(m, "future", g), f"{h} {'seen' if g == 'seen' else 'held-out'}", m, d)
              for m, h, d in (("psnr", "PSNR↑", 2), ("ssim", "SSIM↑", 4), ("lpips", "LPIPS↓", 4), ("iou", "IoU↑", 4))
              for g in ("seen", "held_out")]
@@ -55,16 +59,24 @@ COST_TABLE_COLS = [Col("fit_s", "fit (s)", None, 2), Col("predict_s", "predict (
                    Col("runtime_s", "total (s)", "runtime_s", 2), Col("peak_mem_mb", "peak mem (MiB)", "peak_mem_mb", 0)]
 
 
-def fmt(mean: Any, std: Any = None, decimals: int = 3) -> str:
-    """``mean ± std``; "—" for missing, "n/a" kept, ∞ for infinities."""
+def _num_text(v: float, decimals: int) -> str:
+    return ("∞" if v > 0 else "-∞") if math.isinf(v) else f"{v:.{decimals}f}"
+
+
+def fmt(mean: Any, std: Any = None, decimals: int = 3, lo: Any = None, hi: Any = None) -> str:
+    """``mean [lo, hi]`` (the 95 % bootstrap interval) when given, else ``mean ± std``; "—" for missing,
+    "n/a" kept, ∞ for infinities."""
     if isinstance(mean, str):
         return mean
     if mean is None or math.isnan(mean):
         return MISSING
+    s = _num_text(mean, decimals)
     if math.isinf(mean):
-        return "∞" if mean > 0 else "-∞"
-    s = f"{mean:.{decimals}f}"
-    if std is not None and not isinstance(std, str) and not math.isnan(std) and not math.isinf(std):
+        return s
+    ok = lambda v: v is not None and not isinstance(v, str) and not math.isnan(v)  # noqa: E731
+    if ok(lo) and ok(hi):
+        return f"{s} [{_num_text(lo, decimals)}, {_num_text(hi, decimals)}]"
+    if ok(std) and not math.isinf(std):
         s += f" ± {std:.{decimals}f}"
     return s
 
@@ -90,7 +102,8 @@ class Table:
             row = [str(r[k]) for k in self.keys] + [str(r["label"])]
             if self.counts:
                 row += [str(r["n"]), str(r["ok"]), str(r["failed"]), str(r.get("not_applicable", 0)), str(r.get("not_run", 0))]
-            row += [fmt(r.get(c.column, math.nan), r.get(f"{c.column}:std"), c.decimals) for c in self.cols]
+            row += [fmt(r.get(c.column, math.nan), r.get(f"{c.column}:std"), c.decimals, r.get(f"{c.column}:lo"),
+                        r.get(f"{c.column}:hi")) for c in self.cols]
             out.append(row)
         return out
 
@@ -99,7 +112,7 @@ class Table:
         cols = [*self.keys, *[k for k in ("track", "method", "label", "kind") if k not in self.keys],
                 *(["n", "ok", "failed", "not_applicable", "not_run"] if self.counts else [])]
         for c in self.cols:
-            cols += [c.column, f"{c.column}:std", f"{c.column}:n"]
+            cols += [c.column, f"{c.column}:std", f"{c.column}:n", f"{c.column}:lo", f"{c.column}:hi"]
         df = self.data.reindex(columns=cols)
         for c in self.cols:
             df[f"{c.column}:n"] = df[f"{c.column}:n"].fillna(0).astype(int)
@@ -120,7 +133,9 @@ def build_tables(samples: pd.DataFrame, track: str) -> list[Table]:
             [Col("material_accuracy", "MA↑", "material_accuracy", 3)]
     base = aggregate(s)
     t = [Table("main", "Leaderboard", [], MAIN_COLS, base,
-               caption="Means over each method's successful samples; failures are counted, not dropped."),
+               caption="Mean over each method's successful samples with its 95 % bootstrap interval over samples "
+                       "[lo, hi]; n counts every sample; failures are counted, not dropped."),
+         Table("more", "More metrics", [], MORE_COLS, base),
          Table("views", "Seen vs held-out views (future frames)", [], VIEW_COLS, base),
          Table("image", "Image metric variants (future frames, all views)", [], IMAGE_VARIANT_COLS, base),
          Table("geometry", "Geometry metric variants (future frames)", [], GEOMETRY_COLS, base),

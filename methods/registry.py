@@ -17,6 +17,7 @@ ENTRY_POINT_GROUP = "physrecon_bench.methods"
 #: name -> (spec module, card attribute, config class, method class "module:Class")
 BUILTINS: dict[str, tuple[str, str, str, str]] = {
     "static": ("methods.baselines.spec", "STATIC", "StaticConfig", "methods.baselines.static:StaticBaseline"),
+    "rigid": ("methods.baselines.spec", "RIGID", "RigidConfig", "methods.baselines.rigid:RigidBaseline"),
     "oracle": ("methods.baselines.spec", "ORACLE", "OracleConfig", "methods.baselines.oracle:OracleBaseline"),
     "train_mean": ("methods.baselines.spec", "TRAIN_MEAN", "TrainMeanConfig",
                    "methods.baselines.train_mean:TrainMeanBaseline"),

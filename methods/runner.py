@@ -162,10 +162,26 @@ def _prepare_run_dir(out_root: Path, record: dict[str, Any], force: bool) -> Non
     remove_stale_temps(out_root)
 
 
+def run_seeds(method_name: str, data_root: Path, split: str, out_root: Path, config: dict[str, Any], seeds: int,
+              **kw: Any) -> list[list[dict[str, Any]]]:
+    """``bench run --seeds K``: the method K times with ``seed`` = the config's seed + k, into
+    ``out_root/seed-<k>``; each run.json records its ``seed_group`` so the board averages them per sample
+    and reports the spread across seeds."""
+    base = int(config.get("seed", 0))
+    group = sha256_bytes(dumps({k: v for k, v in config.items() if k != "seed"}).encode())
+    out = []
+    for k in range(seeds):
+        cfg = {**config, "seed": base + k}
+        out.append(run_method(method_name, data_root, split, out_root / f"seed-{k}", cfg, seed_group={
+            "index": k, "of": seeds, "seed": base + k, "group_config_sha256": group}, **kw))
+    return out
+
+
 def run_method(method_name: str, data_root: Path, split: str, out_root: Path, config: dict[str, Any],
                timeout_s: float | None = None, isolate: bool = True, resume: bool = True,
                on_progress: Callable[[int, int, dict[str, Any]], None] | None = None,
-               track: str | None = None, threads: int | None = None) -> list[dict[str, Any]]:
+               track: str | None = None, threads: int | None = None,
+               seed_group: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run ``method_name`` on ``split`` of the dataset at ``data_root``; returns per-sample statuses.
 
     ``timeout_s`` / ``threads`` are the command-line values (None: the config's, else the defaults).
@@ -197,7 +213,7 @@ def run_method(method_name: str, data_root: Path, split: str, out_root: Path, co
               "config_sha256": sha256_bytes(dumps(config).encode()), "dataset": str(data_root.resolve()),
               "dataset_manifest_sha256": sha256_bytes((data_root / "manifest.jsonl").read_bytes()),
               "split": split, "timeout_s": limit, "threads": n_threads, "parameter_ranges": ranges,
-              "versions": package_versions(),
+              **({"seed_group": seed_group} if seed_group else {}), "versions": package_versions(),
               "samples": [s["sample_id"] for s in samples]}
     _prepare_run_dir(out_root, record, force=not resume)
     run = RunDir(out_root)

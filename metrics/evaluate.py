@@ -254,11 +254,15 @@ def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, A
             on_progress(i, len(sids), m)
     used = [*IMAGE_METRICS, *(["lpips"] if lp["status"] == "ok" else []), *GEOMETRY_METRICS, *TRACK_METRICS,
             *(n for n, spec in METRICS.items() if spec.kind == "params")]
+    conventions = {"phases": PHASE_CONVENTION, **{n: METRICS[n].convention for n in used}}
+    from metrics.protocol import protocol_id, protocol_inputs
+
+    pin = protocol_inputs(run.get("dataset_manifest_sha256"), run["split"], run.get("track"), cfg, conventions)
     summary = {"format": EVAL_FORMAT, "method": run["method"], "method_spec": run["method_spec"], "split": run["split"],
                "track": run.get("track"), "config": run.get("config"), "config_sha256": run["config_sha256"],
                "dataset": str(data_root), "dataset_manifest_sha256": run.get("dataset_manifest_sha256"),
-               "versions": run.get("versions"), "eval_config": cfg, "lpips": lp,
-               "protocol": {"phases": PHASE_CONVENTION, **{n: METRICS[n].convention for n in used}},
+               "versions": run.get("versions"), "eval_config": cfg, "lpips": lp, "protocol": conventions,
+               "protocol_inputs": pin, "protocol_id": protocol_id(pin), "seed_group": run.get("seed_group"),
                "samples": results}
     write_json(run_dir.results_json, summary)
     return summary

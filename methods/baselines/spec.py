@@ -12,6 +12,13 @@ STATIC = MethodSpec(
     replaces="nothing: no pretrained model is used", inputs=MethodInputs(views="multi", canonical=True, tracks=True),
     kind="baseline")
 
+RIGID = MethodSpec(
+    name="rigid", label="Rigid (extrapolated rigid motion)", paper="baseline",
+    description=("The last observed shape moves on rigidly with the velocity and spin fitted to the observed tracks, "
+                 "under gravity, with a ground bounce; no deformation, no controls."),
+    replaces="nothing: no pretrained model is used", inputs=MethodInputs(views="multi", canonical=True, tracks=True),
+    kind="baseline")
+
 ORACLE = MethodSpec(
     name="oracle", label="Oracle (GT physics)", paper="baseline",
     description=("Re-simulates the GT (spring-mass; MPM and reduced under new controls, replayed otherwise) from "
@@ -29,6 +36,13 @@ TRAIN_MEAN = MethodSpec(
 
 class StaticConfig(MethodConfig):
     """No settings beyond the harness keys."""
+
+
+class RigidConfig(MethodConfig):
+    fit_frames: int = Field(4, ge=2, description="last observed frames the velocity and spin are fitted on")
+    restitution: float = Field(0.4, ge=0.0, le=1.0, description="fixed ground restitution of the bounce")
+    friction: float = Field(0.3, ge=0.0, le=1.0, description="fraction of tangential velocity / spin lost per bounce")
+    substeps: int = Field(10, ge=1)
 
 
 class OracleConfig(MethodConfig):

@@ -47,14 +47,16 @@ def _per_frame(base: float) -> dict:
             "time": {"n_frames": T, "n_observed": N_OBS}}
 
 
-def write_run(root: Path, spec: dict, samples: list[dict], track: str | None = None, config: dict | None = None) -> Path:
+def write_run(root: Path, spec: dict, samples: list[dict], track: str | None = None, config: dict | None = None,
+              protocol_id: str | None = "cd" * 32) -> Path:
     root.mkdir(parents=True)
     for s in samples:
         write_json(root / s["sample_id"] / "metrics.json", {**s, **(_per_frame(20.0) if s["status"] == "ok" else {})})
     write_json(root / "results.json", {
         "format": "physrecon-metrics/1", "method": spec["name"], "method_spec": spec, "split": "test", "track": track,
         "config": config or {"iters": 3}, "config_sha256": "ab" * 32, "dataset": str(root.parent / "no-dataset"),
-        "lpips": {"status": "unavailable", "reason": "LPIPS unavailable: test"}, "samples": samples})
+        "lpips": {"status": "unavailable", "reason": "LPIPS unavailable: test"}, "samples": samples,
+        **({"protocol_id": protocol_id} if protocol_id else {})})
     return root
 
 

@@ -19,10 +19,10 @@ freefall,<script>alert(1)</script>,<script>alert('x')</script> & co,method,1,1,0
 transfer,alpha,Alpha,method,1,1,0,28.0,19.0,0.0,1,18.0,0.005,,5.0,0.02,n/a,1.0,3.0
 """
 GOLDEN_PHYSICS = """\
-track,method,label,kind,n,ok,failed,not_applicable,not_run,param_abs/damping,param_abs/damping:std,param_abs/damping:n,param_abs/stiffness,param_abs/stiffness:std,param_abs/stiffness:n,param_log10_abs/stiffness,param_log10_abs/stiffness:std,param_log10_abs/stiffness:n,material_accuracy,material_accuracy:std,material_accuracy:n
-freefall,alpha,Alpha,method,3,2,1,0,0,0.2,0.09999999999999999,2,20.0,10.0,2,0.1,0.049999999999999996,2,0.5,0.5,2
-freefall,beta,Beta,baseline,3,3,0,0,0,n/a,,0,n/a,,0,n/a,,0,n/a,,0
-freefall,<script>alert(1)</script>,<script>alert('x')</script> & co,method,1,1,0,0,0,n/a,,0,n/a,,0,n/a,,0,n/a,,0
+track,method,label,kind,n,ok,failed,not_applicable,not_run,param_abs/damping,param_abs/damping:std,param_abs/damping:n,param_abs/damping:lo,param_abs/damping:hi,param_abs/stiffness,param_abs/stiffness:std,param_abs/stiffness:n,param_abs/stiffness:lo,param_abs/stiffness:hi,param_log10_abs/stiffness,param_log10_abs/stiffness:std,param_log10_abs/stiffness:n,param_log10_abs/stiffness:lo,param_log10_abs/stiffness:hi,material_accuracy,material_accuracy:std,material_accuracy:n,material_accuracy:lo,material_accuracy:hi
+freefall,alpha,Alpha,method,3,2,1,0,0,0.2,0.09999999999999999,2,0.1,0.3,20.0,10.0,2,10.0,30.0,0.1,0.049999999999999996,2,0.05,0.15,0.5,0.5,2,0.0,1.0
+freefall,beta,Beta,baseline,3,3,0,0,0,n/a,,0,,,n/a,,0,,,n/a,,0,,,n/a,,0,,
+freefall,<script>alert(1)</script>,<script>alert('x')</script> & co,method,1,1,0,0,0,n/a,,0,,,n/a,,0,,,n/a,,0,,,n/a,,0,,
 """
 
 

@@ -75,16 +75,16 @@ def test_matrix_cells_counts_and_missing(run_kit, tmp_path):
     cells = parse_matrix((site / "cross-model.html").read_text())["cross-model-freefall"]
     # columns in the canonical GT order; failures counted (no ok sample: missing "—"); with a not-applicable
     # sample and none ok the metrics are "n/a" (aggregate's rule); a method not run on a model: "—" throughout
-    assert cells["Alpha"] == {"spring_mass": ["22.00 ± 2.00", "0.003000 ± 0.001000", "2/0/0"],
+    assert cells["Alpha"] == {"spring_mass": ["22.00 [20.00, 24.00]", "0.003000 [0.002000, 0.004000]", "2/0/0"],
                               "reduced": ["—", "—", "0/1/0"], "mpm": ["n/a", "n/a", "0/1/1"]}
-    assert cells["Beta"] == {"spring_mass": ["15.00 ± 0.00", "0.010000 ± 0.000000", "1/0/0"],
+    assert cells["Beta"] == {"spring_mass": ["15.00 [15.00, 15.00]", "0.010000 [0.010000, 0.010000]", "1/0/0"],
                              "reduced": ["—", "—", "—"], "mpm": ["—", "—", "—"]}
     rows = json.loads((site / "tables" / "cross-model-freefall.json").read_text())["rows"]
     assert [(r["physics_model"], r["method"]) for r in rows] == [("spring_mass", "alpha"), ("spring_mass", "beta"),
                                                                  ("reduced", "alpha"), ("mpm", "alpha")]
     assert rows[0]["psnr/future"] == 22.0 and rows[0]["psnr/future:n"] == 2 and rows[2]["psnr/future"] is None
     md = (site / "tables" / "cross-model-freefall.md").read_text()
-    assert "| Alpha | 22.00 ± 2.00 | 0.003000 ± 0.001000 | 2/0/0 | — | — | 0/1/0 | n/a | n/a | 0/1/1 |" in md
+    assert "| Alpha | 22.00 [20.00, 24.00] | 0.003000 [0.002000, 0.004000] | 2/0/0 | — | — | 0/1/0 | n/a | n/a | 0/1/1 |" in md
     assert 'href="cross-model.html"' in (site / "index.html").read_text()
 
 
@@ -126,13 +126,17 @@ def test_board_over_three_gt_simulators(tmp_path):
         chamfer = [m["summary"]["future"]["geometry"]["chamfer"] for m in metrics]
         cell = cells[labels[method]][model]
         assert cell[2] == f"{len(metrics)}/0/0"
-        assert cell[1] == f"{np.mean(chamfer):.6f} ± {np.std(chamfer):.6f}"
+        from leaderboards.stats import bootstrap_ci
+
+        m, lo, hi = bootstrap_ci(chamfer)
+        assert cell[1] == f"{m:.6f} [{lo:.6f}, {hi:.6f}]"
         num = numbers[(method, model)]
         assert num["chamfer/future"] == pytest.approx(np.mean(chamfer), rel=1e-12, abs=1e-15)
         if method == "oracle":  # bit-identical frames on every GT model (spring-mass re-simulated, others replayed)
             assert cell[0] == "∞" and num["psnr/future"] == "inf" and all(math.isinf(v) for v in psnr)
         else:
-            assert cell[0] == f"{np.mean(psnr):.2f} ± {np.std(psnr):.2f}"
+            m, lo, hi = bootstrap_ci(psnr)
+            assert cell[0] == f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
             assert num["psnr/future"] == pytest.approx(np.mean(psnr), rel=1e-12)
     assert seen_models == {"spring_mass", "reduced", "mpm"}
     assert list(cells[labels["static"]]) == ["spring_mass", "reduced", "mpm"]

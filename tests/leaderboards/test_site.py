@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from leaderboards.plots import line_plot, scatter_plot
 from leaderboards.site import build_site
 from leaderboards.tables import tex_escape
@@ -32,7 +34,10 @@ def test_site_pages_and_exports(runs, tmp_path):
     assert "no animation: GT frames not found" in sample
     rows = json.loads((site / "tables" / "freefall-main.json").read_text())["rows"]
     assert [r["method"] for r in rows] == ["alpha", "beta", "<script>alert(1)</script>"]
-    assert rows[0]["lpips/future"] is None and rows[0]["psnr/observed"] == "inf"
+    assert rows[0]["psnr/future"] == 21.0 and rows[0]["psnr/future:lo"] == 20.0 and rows[0]["psnr/future:hi"] == 22.0
+    more = json.loads((site / "tables" / "freefall-more.json").read_text())["rows"]
+    assert more[0]["lpips/future"] is None and more[0]["psnr/observed"] == "inf"
+    assert (site / "tables" / "freefall-paired-psnr.csv").exists() and "Paired differences" in track
 
 
 def test_untrusted_strings_render_as_text(runs, tmp_path):
@@ -70,3 +75,25 @@ def test_dataset_notes_name_the_spring_mass_discretization(tmp_path):
     assert len(lines) == 2
     assert "object_hash" in lines[0] and "§4.1" in lines[0] and "volume fill, res 12" in lines[0]
     assert "sample seed" in lines[1] and "identifiable only up to" in lines[1]
+
+
+def test_protocols_never_share_a_table_and_untraceable_runs_are_refused(run_kit, tmp_path):
+    from core.errors import UserError
+    from leaderboards.site import build_site
+
+    k = run_kit
+    smp = [k.sample("s1", "o1", "c", summary=k.summary(20.0, 18.0, 17.0, 0.01)),
+           k.sample("s2", "o2", "c", summary=k.summary(21.0, 19.0, 18.0, 0.02))]
+    a = k.write_run(tmp_path / "pa", k.spec("alpha", "Alpha"), smp, protocol_id="11" * 32)
+    b = k.write_run(tmp_path / "pb", k.spec("beta", "Beta"), smp, protocol_id="22" * 32)
+    build_site([a, b], tmp_path / "site")
+    pages = sorted(p.name for p in (tmp_path / "site").glob("track-*.html"))
+    assert len(pages) == 2 and all("protocol" in p for p in pages)  # one table per protocol, never mixed
+    for p in pages:
+        text = (tmp_path / "site" / p).read_text()
+        assert ('href="method-alpha.html">Alpha' in text) != ('href="method-beta.html">Beta' in text)
+    old = k.write_run(tmp_path / "old", k.spec("gamma", "Gamma"), smp, protocol_id=None)
+    with pytest.raises(UserError, match="protocol id"):
+        build_site([old], tmp_path / "site2")
+    build_site([old], tmp_path / "site3", allow_unverified=True)
+    assert "UNVERIFIED" in (tmp_path / "site3" / "index.html").read_text()
