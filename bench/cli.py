@@ -38,6 +38,9 @@ def cmd_gen(a: argparse.Namespace) -> int:
     with progress_bar(f"gen {profile.name}", profile.n_samples) as cb:
         recs = generate(out, profile, workers=a.workers, force=a.force, on_progress=cb, executor=a.executor,
                         address=a.address, threads=a.threads)
+    from bench.dataset_card import write_dataset_card
+
+    write_dataset_card(out)
     ok = sum(r["status"] == "ok" for r in recs)
     splits = Counter(r["split"] for r in recs)
     print(f"dataset: {out} ({ok}/{len(plan_samples(profile))} ok; splits {dict(splits)}; {_failures_line(recs)})")

@@ -92,7 +92,7 @@ def _record(plan: dict[str, Any], profile: DatasetProfile, status: str, reason: 
     return {
         "sample_id": plan["sample_id"], "object_id": plan["object_id"], "category": plan["category"],
         "split": plan["split"], "seed": plan["seed"], "physics_model": plan.get("physics_model", profile.physics.model),
-        "scenario": profile.scenario.kind, "status": status, "reason": reason, "files": files,
+        "scenario": plan.get("scenario", profile.scenario.kind), "status": status, "reason": reason, "files": files,
     }
 
 
@@ -111,7 +111,8 @@ def generate_one(root: str, profile_json: dict[str, Any], plan: dict[str, Any], 
     meta.update({"profile": profile.name, "time": _time_split(profile)})
     try:
         scene = build_scene(profile, plan["object_id"], rng)
-        plan = {**plan, "category": plan["category"] or scene.mesh.category, "physics_model": scene.physics["model"]}
+        plan = {**plan, "category": plan["category"] or scene.mesh.category, "physics_model": scene.physics["model"],
+                "scenario": scene.scenario["kind"]}
         meta["category"] = plan["category"]
         with atomic_dir(final) as tmp:
             files = write_sample(tmp, meta, scene, profile)
@@ -160,7 +161,8 @@ def existing_record(root: Path, plan: dict[str, Any], profile: DatasetProfile,
 
             meta = read_json(s.sample_json)
             hashed = {f: sha256_file(s.path / f) for f in sorted(files) if Path(f).name not in UNHASHED}
-            return _record({**plan, "category": meta["category"], "physics_model": meta["physics"]["model"]},
+            return _record({**plan, "category": meta["category"], "physics_model": meta["physics"]["model"],
+                            "scenario": meta["scenario"]["kind"]},
                            profile, "ok", None, hashed)
         return None
     if s.failure_json.exists():

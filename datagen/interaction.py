@@ -46,9 +46,10 @@ def plan_interaction(kind: str, surface: np.ndarray, normals: np.ndarray, n_fram
     future is motion the controls cause and the body's physics shapes (lag, sway, wobble, recoil), not an
     object at rest. The controls of both legs are known to methods that take them.
 
-    lift: up, then a horizontal swing (the body dangles); drag: pull along the ground, then a turn of
-    60-120 degrees; poke: press and release, then a deeper second press at the same point; stretch: pull two
-    sides apart, then twist both handles by 45-90 degrees about the vertical.
+    lift: up, then a swing of 1.5 displacements sideways (the body dangles); drag: pull along the ground, then
+    1.5 displacements after a turn of 60-120 degrees; poke: press and release, then press deeper and push
+    1.5 displacements sideways (the body slides or tips); stretch: pull two sides apart, then twist both
+    handles by 45-90 degrees about the vertical while lifting them half a displacement.
     """
     t = np.arange(n_frames, dtype=np.float64)
     n_obs = int(n_observed if n_observed is not None else round(0.7 * n_frames))
@@ -61,7 +62,7 @@ def plan_interaction(kind: str, surface: np.ndarray, normals: np.ndarray, n_fram
         i = int(rng.choice(top))
         starts = surface[[i]]
         d1 = np.array([0.0, 0.0, displacement]) + 0.1 * displacement * _horizontal(rng)
-        d2 = 0.8 * displacement * _horizontal(rng)
+        d2 = 1.5 * displacement * _horizontal(rng) + np.array([0.0, 0.0, 0.3 * displacement])
         offsets = [s1 * d1 + s2 * d2]
     elif kind == "drag":
         d = _horizontal(rng)
@@ -70,14 +71,15 @@ def plan_interaction(kind: str, surface: np.ndarray, normals: np.ndarray, n_fram
         i = int(cand[np.argmax(surface[cand] @ d)])  # the side facing the pull
         starts = surface[[i]]
         d1 = d * displacement + np.array([0.0, 0.0, 0.05 * displacement])
-        d2 = _rotate_z(d, float(rng.choice([-1.0, 1.0]) * rng.uniform(np.pi / 3, 2 * np.pi / 3))) * displacement
+        d2 = _rotate_z(d, float(rng.choice([-1.0, 1.0]) * rng.uniform(np.pi / 3, 2 * np.pi / 3))) * 1.5 * displacement
         offsets = [s1 * d1 + s2 * d2]
     elif kind == "poke":
         facing = np.flatnonzero(normals[:, 2] > 0.3)
         i = int(rng.choice(facing if facing.size else np.arange(len(surface))))
         starts = surface[[i]]
         press = -normals[i] * 0.5 * displacement
-        offsets = [np.sin(np.pi * s1) * press + np.sin(np.pi * s2) * 1.5 * press]  # in and out, then deeper
+        push = 1.5 * displacement * _horizontal(rng)  # leg 2: press again and push sideways (the body slides / tips)
+        offsets = [np.sin(np.pi * s1) * press + s2 * (push + 1.5 * press)]
     elif kind == "stretch":
         d = _horizontal(rng)
         proj = (surface - centre) @ d
@@ -88,7 +90,7 @@ def plan_interaction(kind: str, surface: np.ndarray, normals: np.ndarray, n_fram
         for st, sign in ((surface[i], 1.0), (surface[j], -1.0)):
             p1 = st + s1 * (sign * d * displacement / 2)  # leg 1: apart
             arm = p1[-1] - centre  # the handle's arm about the vertical through the centre at the end of leg 1
-            p2 = centre + _rotate_z(arm, ang)  # leg 2: twisted by ang
+            p2 = centre + _rotate_z(arm, ang) + np.array([0.0, 0.0, 0.5 * displacement])  # leg 2: twisted and lifted
             offsets.append(p1 - st + s2 * (p2 - p1[-1]))
     else:
         raise ValueError(f"unknown interaction kind {kind!r} (use one of {KINDS})")

@@ -109,7 +109,9 @@ class InteractionConfig(_Strict):
 
 
 class ScenarioConfig(_Strict):
-    kind: Literal["freefall", "interaction"] = "freefall"
+    # mixed: each sample is an interaction with probability interaction_fraction, else a free fall (its seed)
+    kind: Literal["freefall", "interaction", "mixed"] = "freefall"
+    interaction_fraction: float = Field(0.5, ge=0.0, le=1.0)
     n_frames: int = Field(24, ge=2, le=10_000)
     fps: float = Field(24.0, gt=0.0, le=1000.0)
     observed_fraction: float = Field(2.0 / 3.0, gt=0.0, lt=1.0)
@@ -207,6 +209,14 @@ class MPMConfig(_Strict):
 class PhysicsConfig(_Strict):
     model: Literal["spring_mass", "reduced", "mpm", "mixed"] = "spring_mass"
     mixed_models: list[Literal["spring_mass", "reduced", "mpm"]] = ["spring_mass", "reduced", "mpm"]
+    mixed_shares: list[float] | None = None  # probabilities of mixed_models (None: uniform)
+
+    @model_validator(mode="after")
+    def _shares(self) -> "PhysicsConfig":
+        if self.mixed_shares is not None and (len(self.mixed_shares) != len(self.mixed_models)
+                                              or min(self.mixed_shares) < 0 or abs(sum(self.mixed_shares) - 1) > 1e-6):
+            raise ValueError("mixed_shares: one non-negative share per mixed_models entry, summing to 1")
+        return self
     spring_mass: SpringMassConfig = SpringMassConfig()
     reduced: ReducedConfig = ReducedConfig()
     mpm: MPMConfig = MPMConfig()
@@ -222,7 +232,7 @@ class RenderConfig(_Strict):
     # trajectory: cameras aimed at each sample's simulated trajectory so the object stays in view
     # (render.cameras.framing_cameras); fixed: camera_distance_m / look_at_height_m for every sample
     framing: Literal["trajectory", "fixed"] = "trajectory"
-    frame_fill: float = Field(0.8, gt=0.05, le=1.0)  # trajectory: the content's bounding sphere spans this of the fov
+    frame_fill: float = Field(0.95, gt=0.05, le=1.0)  # trajectory: the content's bounding sphere spans this of the fov
     camera_distance_m: float = Field(3.2, gt=0.0)
     camera_elevation_deg: float = Field(15.0, ge=-89.0, le=89.0)
     look_at_height_m: float = 0.6
@@ -240,7 +250,10 @@ class RenderConfig(_Strict):
     # soft sun drawn per sample from its seed (render/blender/look.py). Recorded in sample.json render.scene
     look: Literal["studio", "photoreal"] = "studio"
     show_manipulator: bool = True  # interaction: draw a sphere at each control point, with its own mask (render/manipulator.py)
-    timeout_s: float = Field(1800.0, gt=0.0)  # per-sample limit of the Blender worker process
+    timeout_s: float = Field(1800.0, gt=0.0)  # per-sample limit of the Blender worker process (subprocess mode)
+    # inprocess: bpy in the datagen worker itself, imported once and reused (no Blender start-up per sample);
+    # subprocess: a fresh Blender worker process per sample, killed past timeout_s
+    blender_process: Literal["inprocess", "subprocess"] = "subprocess"
 
     @model_validator(mode="after")
     def _check(self) -> "RenderConfig":

@@ -57,7 +57,11 @@ def asset_record(mesh: Any) -> dict[str, Any]:
 
 def _choose_model(profile: DatasetProfile, rng: np.random.Generator) -> str:
     ph = profile.physics
-    return str(rng.choice(ph.mixed_models)) if ph.model == "mixed" else ph.model
+    if ph.model != "mixed":
+        return ph.model
+    if ph.mixed_shares is None:  # uniform (kept as it was: the same draws as before shares existed)
+        return str(rng.choice(ph.mixed_models))
+    return str(rng.choice(ph.mixed_models, p=np.asarray(ph.mixed_shares, np.float64)))
 
 
 def _simulate(model: str, profile: DatasetProfile, gt: dict[str, Any], body: dict[str, np.ndarray], v0: np.ndarray,
@@ -93,6 +97,7 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
 
     sc, ph, rc = profile.scenario, profile.physics, profile.render
     model = _choose_model(profile, rng)
+    kind = sc.kind if sc.kind != "mixed" else ("interaction" if rng.uniform() < sc.interaction_fraction else "freefall")
     mesh = load_scaled_mesh(object_id, profile.assets)
     n_vol = {"spring_mass": ph.spring_mass.n_anchors, "reduced": ph.reduced.n_volume_samples, "mpm": 8}[model]
     hashed = model == "spring_mass" and ph.spring_mass.anchor_sampling == "object_hash"
@@ -105,7 +110,7 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
         vol_obj = sample_volume(mesh, n_vol, rng)
     surf_obj, normals_obj, colors, _f, _b = sample_surface_even(mesh, rc.n_surface_points, rng)
 
-    interaction = sc.kind == "interaction"
+    interaction = kind == "interaction"
     rot = random_rotation(rng) if (sc.random_orientation and not interaction) else np.eye(3)
     allp = np.concatenate([vol_obj, surf_obj, mesh.vertices]) @ rot.T
     height = 0.0 if interaction else float(rng.uniform(*sc.drop_height_m))
@@ -124,7 +129,7 @@ def build_scene(profile: DatasetProfile, object_id: str, rng: np.random.Generato
     gt = sampler[model]()
     seed = int(rng.integers(2**31))
 
-    scenario: dict[str, Any] = {"kind": sc.kind, "drop_height_m": height, "initial_rotation": rot.tolist(),
+    scenario: dict[str, Any] = {"kind": kind, "drop_height_m": height, "initial_rotation": rot.tolist(),
                                 "initial_velocity": v0.tolist(), "initial_speed_mps": speed}
     controls = transfer_plan = None
     if interaction:

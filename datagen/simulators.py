@@ -149,11 +149,13 @@ def mpm_rollout(cfg: MPMConfig, gt: dict[str, Any], verts: np.ndarray, faces: np
     for q in queries0:
         idx, wts = idw_binding(q, x0, k=8)
         out.append(np.asarray(apply_binding(q, x0, particles, idx, wts, mode="lbs"), np.float32))
+    from physics.mpm.engine import p2g_mode
     from physics.mpm.record import record_from_params
 
     record = {"n_particles": int(x0.shape[0]), "particle_spacing_m": float(fill.spacing), **record_from_params(params),
               "dx_m": float(res.dx), "substeps": int(res.substeps), "dt": float(res.dt),
-              "constitutive": "fixed-corotated (PhysInteract eq. 1)", "transfer": "MLS-MPM, quadratic B-splines"}
+              "constitutive": "fixed-corotated (PhysInteract eq. 1)", "transfer": "MLS-MPM, quadratic B-splines",
+              "p2g": f"{p2g_mode(params)} scatter (physics/mpm/colored_p2g.py; serial and colored agree to rounding)"}
     if controls is not None:  # what a re-simulation under other controls needs (oracle, transfer track)
         record["controls"] = {"radius_m": float(control_cfg.control_radius_m), "mode": "position",
                               "attachment": "particles within radius_m of c(0) follow c(t) - c(0)"}

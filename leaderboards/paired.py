@@ -28,7 +28,7 @@ def per_sample(s: pd.DataFrame, column: str) -> dict[str, dict[str, float]]:
 
 def rank_held(s: pd.DataFrame, column: str = "psnr/future", higher_is_better: bool = True) -> dict[str, float]:
     """Per method label: the fraction of bootstrap resamples in which it holds its rank (common samples)."""
-    vals = {m: {k: v for k, v in d.items() if math.isfinite(v)} for m, d in per_sample(s, column).items()}
+    vals = {m: {k: v for k, v in d.items() if not math.isnan(v)} for m, d in per_sample(s, column).items()}
     return rank_stability(vals, higher_is_better) if len(vals) > 1 else {m: math.nan for m in vals}
 
 

@@ -86,9 +86,10 @@ def paired_difference(a: dict[str, float], b: dict[str, float], higher_is_better
 def rank_stability(values: dict[str, dict[str, float]], higher_is_better: bool, n_resamples: int = N_RESAMPLES,
                    seed: int = BOOTSTRAP_SEED) -> dict[str, float]:
     """For each method, the fraction of bootstrap resamples (of the samples every method scored) in which it
-    holds the rank it has on all of them. ``values``: {method: {sample key: value}}."""
+    holds the rank it has on all of them. ``values``: {method: {sample key: value}}; an infinite value (a PSNR
+    of identical frames) ranks above every finite one."""
     methods = sorted(values)
-    keys = sorted(set.intersection(*(set(k for k, v in values[m].items() if np.isfinite(v)) for m in methods))) if methods else []
+    keys = sorted(set.intersection(*(set(k for k, v in values[m].items() if not np.isnan(v)) for m in methods))) if methods else []
     if not keys or len(methods) < 2:
         return {m: math.nan for m in methods}
     X = np.asarray([[values[m][k] for k in keys] for m in methods], np.float64)  # (M, S)

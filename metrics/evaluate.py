@@ -219,6 +219,21 @@ def _hashes(sample_path: Path, run_sample: Path, run: dict[str, Any]) -> dict[st
             "config_sha256": run.get("config_sha256")}
 
 
+def protocol_of(manifest_sha256: str | None, split: str, track: str | None, cfg: dict[str, Any] | None = None,
+                lp: dict[str, Any] | None = None) -> tuple[dict[str, str], dict[str, Any], str]:
+    """(conventions, protocol inputs, protocol id) of an evaluation of ``split`` / ``track`` (None: each sample's own
+    scenario) of the dataset whose manifest hashes to ``manifest_sha256``, under ``cfg`` (default DEFAULT_EVAL)."""
+    from metrics.protocol import protocol_id, protocol_inputs
+
+    cfg = {**DEFAULT_EVAL, **(cfg or {})}
+    lp = lpips_status(cfg) if lp is None else lp
+    used = [*IMAGE_METRICS, *(["lpips"] if lp["status"] == "ok" else []), *GEOMETRY_METRICS, *TRACK_METRICS,
+            *(n for n, spec in METRICS.items() if spec.kind == "params")]
+    conventions = {"phases": PHASE_CONVENTION, **{n: METRICS[n].convention for n in used}}
+    pin = protocol_inputs(manifest_sha256, split, track, cfg, conventions)
+    return conventions, pin, protocol_id(pin)
+
+
 def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, Any] | None = None,
                  on_progress: Callable[[int, int, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Score every sample of a run dir; writes metrics.json per sample and RUN/results.json."""
@@ -252,17 +267,12 @@ def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, A
         results.append(entry)
         if on_progress:
             on_progress(i, len(sids), m)
-    used = [*IMAGE_METRICS, *(["lpips"] if lp["status"] == "ok" else []), *GEOMETRY_METRICS, *TRACK_METRICS,
-            *(n for n, spec in METRICS.items() if spec.kind == "params")]
-    conventions = {"phases": PHASE_CONVENTION, **{n: METRICS[n].convention for n in used}}
-    from metrics.protocol import protocol_id, protocol_inputs
-
-    pin = protocol_inputs(run.get("dataset_manifest_sha256"), run["split"], run.get("track"), cfg, conventions)
+    conventions, pin, pid = protocol_of(run.get("dataset_manifest_sha256"), run["split"], run.get("track"), cfg, lp)
     summary = {"format": EVAL_FORMAT, "method": run["method"], "method_spec": run["method_spec"], "split": run["split"],
                "track": run.get("track"), "config": run.get("config"), "config_sha256": run["config_sha256"],
                "dataset": str(data_root), "dataset_manifest_sha256": run.get("dataset_manifest_sha256"),
                "versions": run.get("versions"), "eval_config": cfg, "lpips": lp, "protocol": conventions,
-               "protocol_inputs": pin, "protocol_id": protocol_id(pin), "seed_group": run.get("seed_group"),
+               "protocol_inputs": pin, "protocol_id": pid, "seed_group": run.get("seed_group"),
                "samples": results}
     write_json(run_dir.results_json, summary)
     return summary

@@ -111,3 +111,23 @@ def test_seeds_run_k_times_and_the_board_averages_them(scored, tmp_path):
     assert len(board) == 1 and board[0]["n"] == 2  # one row, each sample counted once (mean over seeds)
     page = next((tmp_path / "site").glob("track-*.html")).read_text()
     assert "Spread across method seeds" in page
+
+
+def test_dataset_card_counts_the_manifest_and_names_the_protocol_eval_writes(scored):
+    """`bench gen` writes DATASET.md; its counts are the manifest's and its protocol id for split `all` is the one
+    `bench eval` wrote into the static run's results.json (computed independently, from the run)."""
+    from collections import Counter
+
+    from core.dataset import read_manifest
+
+    data, run = scored
+    card = (data / "DATASET.md").read_text()
+    recs = [r for r in read_manifest(data) if r["status"] == "ok"]
+    assert f"{len(recs)} samples ok, 0 failed" in card
+    for split, n in Counter(r["split"] for r in recs).items():
+        assert f"| {split} | {n} | {n / len(recs):.0%} |" in card
+    for fam, n in Counter(r["category"] for r in recs).items():
+        assert f"| {fam} | {n} |" in card
+    res = json.loads((run / "results.json").read_text())
+    assert f"| all | per sample (freefall / interaction) | `{res['protocol_id']}` |" in card
+    assert "| procedural | CC0-1.0 |" in card and "## Generation" in card and "samples/hour" in card

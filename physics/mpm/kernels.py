@@ -19,7 +19,7 @@ factor with det -1 (inverted elements are not fixed up).
 
 from typing import Any
 
-from physics.mpm.runtime import ensure_taichi
+from physics.mpm.runtime import taichi_types
 
 NEWTON_ITERS = 5
 GROUND_CODE = {"none": 0, "sticky": 1, "slip": 2, "separate": 3}
@@ -33,11 +33,7 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
     key = (precision, bool(serial))
     if key in _CACHE:
         return _CACHE[key]
-    ti = ensure_taichi()
-    real = ti.f64 if precision == "float64" else ti.f32
-    vec3 = ti.types.vector(3, real)
-    ivec3 = ti.types.vector(3, ti.i32)
-    nd = ti.types.ndarray()
+    ti, real, vec3, ivec3, nd = taichi_types(precision)
 
     @ti.func
     def polar_r(F):
@@ -93,38 +89,55 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
                 grid_v[gi, gj, gk] += weight * (mv + affine @ dpos)
                 grid_m[gi, gj, gk] += weight * mass[p]
 
+    @ti.func
+    def grid_node(i, j, k, m, gv, sx, sy, sz, gravity, lo, dx, dt, bound, ground, ground_h, friction):
+        vo = ti.Vector.zero(real, 3)
+        if m > 0:
+            vo = gv / m + dt * gravity
+            # domain walls: frictionless, separating (Hu et al. 2018)
+            if i < bound and vo[0] < 0:
+                vo[0] = 0.0
+            if i >= sx - bound and vo[0] > 0:
+                vo[0] = 0.0
+            if j < bound and vo[1] < 0:
+                vo[1] = 0.0
+            if j >= sy - bound and vo[1] > 0:
+                vo[1] = 0.0
+            if k < bound and vo[2] < 0:
+                vo[2] = 0.0
+            if k >= sz - bound and vo[2] > 0:
+                vo[2] = 0.0
+            if ground != 0 and lo[2] + k * dx <= ground_h:
+                if ground == 1:  # sticky
+                    vo = ti.Vector.zero(real, 3)
+                elif ground == 2:  # slip: remove the normal component
+                    vo[2] = 0.0
+                elif vo[2] < 0:  # separate + Coulomb friction
+                    vn = vo[2]
+                    vt = ti.sqrt(vo[0] * vo[0] + vo[1] * vo[1] + 1e-20)
+                    scale = ti.max(0.0, 1.0 + friction * vn / vt)
+                    vo = ti.Vector([vo[0] * scale, vo[1] * scale, 0.0], real)
+        return vo
+
     @ti.kernel
     def grid_op(grid_v: nd, grid_m: nd, grid_vo: nd, gravity: vec3, lo: vec3, dx: real, dt: real,
                 bound: ti.i32, ground: ti.i32, ground_h: real, friction: real):
         for i, j, k in ti.ndrange(grid_m.shape[0], grid_m.shape[1], grid_m.shape[2]):
+            grid_vo[i, j, k] = grid_node(i, j, k, grid_m[i, j, k], grid_v[i, j, k], grid_m.shape[0], grid_m.shape[1],
+                                         grid_m.shape[2], gravity, lo, dx, dt, bound, ground, ground_h, friction)
+
+    @ti.kernel
+    def grid_op_clear(grid_v: nd, grid_m: nd, grid_vo: nd, gravity: vec3, lo: vec3, dx: real, dt: real,
+                      bound: ti.i32, ground: ti.i32, ground_h: real, friction: real):
+        """Forward only: ``grid_op`` that also zeroes the scatter grid it read (no separate fill pass)."""
+        for i, j, k in ti.ndrange(grid_m.shape[0], grid_m.shape[1], grid_m.shape[2]):
             m = grid_m[i, j, k]
-            vo = ti.Vector.zero(real, 3)
-            if m > 0:
-                vo = grid_v[i, j, k] / m + dt * gravity
-                # domain walls: frictionless, separating (Hu et al. 2018)
-                if i < bound and vo[0] < 0:
-                    vo[0] = 0.0
-                if i >= grid_m.shape[0] - bound and vo[0] > 0:
-                    vo[0] = 0.0
-                if j < bound and vo[1] < 0:
-                    vo[1] = 0.0
-                if j >= grid_m.shape[1] - bound and vo[1] > 0:
-                    vo[1] = 0.0
-                if k < bound and vo[2] < 0:
-                    vo[2] = 0.0
-                if k >= grid_m.shape[2] - bound and vo[2] > 0:
-                    vo[2] = 0.0
-                if ground != 0 and lo[2] + k * dx <= ground_h:
-                    if ground == 1:  # sticky
-                        vo = ti.Vector.zero(real, 3)
-                    elif ground == 2:  # slip: remove the normal component
-                        vo[2] = 0.0
-                    elif vo[2] < 0:  # separate + Coulomb friction
-                        vn = vo[2]
-                        vt = ti.sqrt(vo[0] * vo[0] + vo[1] * vo[1] + 1e-20)
-                        scale = ti.max(0.0, 1.0 + friction * vn / vt)
-                        vo = ti.Vector([vo[0] * scale, vo[1] * scale, 0.0], real)
-            grid_vo[i, j, k] = vo
+            gv = grid_v[i, j, k]
+            grid_vo[i, j, k] = grid_node(i, j, k, m, gv, grid_m.shape[0], grid_m.shape[1], grid_m.shape[2], gravity,
+                                         lo, dx, dt, bound, ground, ground_h, friction)
+            if m != 0 or gv.norm_sqr() != 0:
+                grid_v[i, j, k] = ti.Vector.zero(real, 3)
+                grid_m[i, j, k] = 0.0
 
     @ti.kernel
     def g2p(s: ti.i32, x: nd, v: nd, C: nd, grid_vo: nd, ctrl_id: nd, ctrl_v: nd,
@@ -198,7 +211,7 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
             U, S = ti.polar_decompose(F[p])
             R[p] = U
 
-    ks = dict(real=real, vec3=vec3, ivec3=ivec3, stress=stress, p2g=p2g, grid_op=grid_op, g2p=g2p, check=check,
+    ks = dict(real=real, vec3=vec3, ivec3=ivec3, stress=stress, p2g=p2g, grid_op=grid_op, grid_op_clear=grid_op_clear, g2p=g2p, check=check,
               put_slot=put_slot, get_slot=get_slot, eval_stress=eval_stress, eval_polar_svd=eval_polar_svd)
     _CACHE[key] = ks
     return ks

@@ -53,8 +53,13 @@ class MPMParams:
     precision: Literal["float32", "float64"] = "float32"
     """Taichi kernel precision (outputs are float32 either way)."""
     deterministic: bool = True
-    """Serialize the scatter loops (P2G; G2P in backward) so results are bit-reproducible.
+    """Order-fixed scatter loops (P2G; G2P in backward) so results are bit-reproducible on any thread count.
     False runs them in parallel with float atomics (faster on many cores, order-dependent)."""
+    p2g: Literal["auto", "colored", "serial"] = "auto"
+    """Deterministic forward-only rollouts: "colored" = the parallel cell-sorted, 27-colour scatter
+    (physics/mpm/colored_p2g.py); "serial" = one thread in particle order; "auto" = colored on CUDA, serial on
+    the CPU. The two agree to float rounding, not bit for bit (a dataset records which one made it).
+    Rollouts with gradients always use the serial scatter."""
 
 
 @dataclass

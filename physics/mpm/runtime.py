@@ -27,7 +27,7 @@ def ensure_taichi() -> Any:
             want = "cuda" if is_arch_supported(ti.cuda) else "cpu"
         arch = ti.cuda if want == "cuda" else ti.cpu
         threads = os.environ.get("PHYSRECON_THREADS")  # the worker's thread share (core.processes.limit_threads)
-        ti.init(arch=arch, offline_cache=True, log_level=ti.WARN, random_seed=0, advanced_optimization=False,
+        ti.init(arch=arch, offline_cache=True, log_level=ti.WARN, random_seed=0, advanced_optimization=os.environ.get("PHYSRECON_TAICHI_OPT", "0") == "1",
                 **({"cpu_max_num_threads": int(threads)} if threads else {}))
         _ARCH.append(want)
     return ti
@@ -36,3 +36,10 @@ def ensure_taichi() -> Any:
 def taichi_arch() -> str:
     """"cpu" / "cuda" once ``ensure_taichi`` ran (or "external" if someone else initialised)."""
     return _ARCH[0] if _ARCH else "external"
+
+
+def taichi_types(precision: str) -> tuple[Any, Any, Any, Any, Any]:
+    """(ti, real, vec3, ivec3, ndarray annotation) for kernels of ``precision`` ("float32" / "float64")."""
+    ti = ensure_taichi()
+    real = ti.f64 if precision == "float64" else ti.f32
+    return ti, real, ti.types.vector(3, real), ti.types.vector(3, ti.i32), ti.types.ndarray()

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,12 +44,13 @@ class BlenderSettings:
     timeout_s: float = 600.0
     seed: int = 0
     look: dict[str, Any] | None = None  # render.blender.look: ground, world, sun (None: the studio look)
+    process: str = "subprocess"  # inprocess | subprocess (see render_mesh_frames)
 
     @classmethod
     def from_render_config(cls, rc: Any, ground_height: float = 0.0, look: dict[str, Any] | None = None) -> "BlenderSettings":
         return cls(engine=rc.blender_engine, samples=rc.samples, denoise=rc.denoise, ground_plane=rc.ground_plane,
                    ground_height=ground_height, background=tuple(rc.background), device=rc.blender_device,
-                   timeout_s=rc.timeout_s, look=look)
+                   timeout_s=rc.timeout_s, look=look, process=rc.blender_process)
 
     def resolved_look(self) -> dict[str, Any]:
         from render.blender.look import studio_look
@@ -56,13 +58,11 @@ class BlenderSettings:
         return self.look or studio_look(self.background, self.ground_plane, self.ground_height)
 
 
-def write_job(job_dir: Path, faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], settings: BlenderSettings,
-              uv: np.ndarray | None = None, texture: np.ndarray | None = None,
-              vertex_colors: np.ndarray | None = None, base_color: Sequence[float] = (0.6, 0.6, 0.6),
-              manipulator: np.ndarray | None = None) -> Path:
-    """``job.json`` + ``mesh.npz`` in ``job_dir``; returns the job.json path. ``manipulator`` (T, C, 3): control
-    points drawn as spheres (render/manipulator.py)."""
-    job_dir.mkdir(parents=True, exist_ok=True)
+def make_job(faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], settings: BlenderSettings,
+             uv: np.ndarray | None = None, texture: np.ndarray | None = None,
+             vertex_colors: np.ndarray | None = None, base_color: Sequence[float] = (0.6, 0.6, 0.6),
+             manipulator: np.ndarray | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The job record and its arrays. ``manipulator`` (T, C, 3): control points drawn as spheres (render/manipulator.py)."""
     arrays: dict[str, np.ndarray] = {"faces": np.asarray(faces, np.int32),
                                      "vertices": np.asarray(vertices, np.float32)}
     if uv is not None and texture is not None:
@@ -71,10 +71,8 @@ def write_job(job_dir: Path, faces: np.ndarray, vertices: np.ndarray, cameras: S
         arrays["vertex_colors"] = np.asarray(vertex_colors, np.float32)
     if manipulator is not None:
         arrays["manipulator"] = np.asarray(manipulator, np.float32)
-    np.savez(job_dir / "mesh.npz", **arrays)
     job = {
         "mesh_file": "mesh.npz",
-        "out_dir": str(job_dir / "out"),
         "cameras": [{"name": c.name, "width": c.width, "height": c.height, "K": np.asarray(c.K).tolist(),
                      "c2w": np.asarray(c.c2w).tolist()} for c in cameras],
         "engine": settings.engine, "samples": settings.samples, "denoise": settings.denoise,
@@ -83,9 +81,43 @@ def write_job(job_dir: Path, faces: np.ndarray, vertices: np.ndarray, cameras: S
         "look": settings.resolved_look(),
         "base_color": [float(c) for c in base_color],
     }
+    return job, arrays
+
+
+def write_job(job_dir: Path, faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], settings: BlenderSettings,
+              uv: np.ndarray | None = None, texture: np.ndarray | None = None,
+              vertex_colors: np.ndarray | None = None, base_color: Sequence[float] = (0.6, 0.6, 0.6),
+              manipulator: np.ndarray | None = None) -> Path:
+    """``job.json`` + ``mesh.npz`` in ``job_dir`` (subprocess mode); returns the job.json path."""
+    job, arrays = make_job(faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(job_dir / "mesh.npz", **arrays)
+    job["out_dir"] = str(job_dir / "out")
     path = job_dir / "job.json"
     path.write_text(json.dumps(job))
     return path
+
+
+def _scratch_dir() -> Path:
+    """Where the per-frame EXR goes: RAM (/dev/shm) when the machine has it."""
+    shm = Path("/dev/shm")
+    return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+
+
+def render_inprocess(job: dict[str, Any], arrays: dict[str, np.ndarray], log_path: Path) -> dict[str, dict[str, np.ndarray]]:
+    """Render in this process (bpy imported once per process and reused for every sample it renders)."""
+    from render.blender.worker import render_frames
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log, tempfile.TemporaryDirectory(dir=_scratch_dir(), prefix="bench-exr-") as tmp:
+        try:
+            frames, result = render_frames(job, arrays, Path(tmp), log=lambda m: print(m, file=log, flush=True))
+        except Exception as exc:
+            log.write(f"\n[in-process] failed: {type(exc).__name__}: {exc}\n")
+            raise BlenderRenderError("worker_failed", f"Blender render failed in process: {type(exc).__name__}: "
+                                                      f"{' '.join(str(exc).split())[:200]}") from exc
+        log.write(f"[in-process] {json.dumps(result)}\n")
+    return frames
 
 
 def run_worker(job_path: Path, log_path: Path, timeout_s: float) -> dict[str, Any]:
@@ -133,8 +165,13 @@ def render_mesh_frames(faces: np.ndarray, vertices: np.ndarray, cameras: Sequenc
                        manipulator: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:
     """Render a mesh whose world-space ``vertices`` (T, V, 3) move per frame into every camera.
 
-    The job files live in ``work_dir/.blender-job`` and are deleted afterwards (unless ``keep_job``).
+    ``settings.process``: ``inprocess`` renders in this process (no Blender start-up per sample, the scene built
+    once and every view rendered from it); ``subprocess`` runs the worker in its own process with the time limit,
+    its job files in ``work_dir/.blender-job`` (deleted afterwards unless ``keep_job``).
     """
+    if settings.process == "inprocess":
+        job, arrays = make_job(faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator)
+        return render_inprocess(job, arrays, Path(log_path))
     job_dir = Path(work_dir) / JOB_DIR
     try:
         job = write_job(job_dir, faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator)

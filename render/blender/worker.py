@@ -73,17 +73,16 @@ def _frame_workbench(full: dict[str, np.ndarray], obj: dict[str, np.ndarray], bg
     return {"rgb": linear_to_srgb(rgb + (1.0 - a_film[..., None]) * bg_lin), "alpha": alpha, "depth": depth}
 
 
-def run_job(job_path: Path) -> dict[str, Any]:
-    """Render the job; returns the result record (also written to ``result.json``)."""
+def render_frames(job: dict[str, Any], data: Any, exr_dir: Path, log: Any = print) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, Any]]:
+    """Build the job's scene once and render every frame into every camera (in this process, which imports bpy).
+
+    ``data`` maps faces, vertices (T, V, 3) and the optional uv / texture / vertex_colors / manipulator to arrays.
+    Returns ``{view: {"rgb", "alpha", "depth"[, "normal", "manip"]}}`` float32 and the result record."""
     from render.blender import scene as S
 
     t0 = time.perf_counter()
-    job = json.loads(job_path.read_text())
-    out_dir = Path(job["out_dir"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    data = np.load(job_path.parent / job["mesh_file"])
     verts = data["vertices"]  # (T, V, 3)
-    opt = lambda k: data[k] if k in data.files else None  # noqa: E731
+    opt = lambda k: data[k] if k in data else None  # noqa: E731
     engine = job["engine"]
     bg = np.asarray(job["background"], np.float64)
     bg_lin = S.srgb_to_linear(bg).astype(np.float32)
@@ -105,11 +104,12 @@ def run_job(job_path: Path) -> dict[str, Any]:
     cams = [(c, S.build_camera(scene, c["name"], np.asarray(c["K"]), np.asarray(c["c2w"]), c["width"], c["height"])[0])
             for c in job["cameras"]]
     t_build = time.perf_counter() - t0
-    print(f"[worker] engine={engine} device={device} samples={job['samples']} denoise={job['denoise']} "
-          f"look={look['kind']} ground={look['ground']['visible']} frames={len(verts)} cameras={len(cams)} vertices={verts.shape[1]}", flush=True)
+    log(f"[worker] engine={engine} device={device} samples={job['samples']} denoise={job['denoise']} "
+        f"look={look['kind']} ground={look['ground']['visible']} frames={len(verts)} cameras={len(cams)} vertices={verts.shape[1]}")
 
     frames: dict[str, list[dict[str, np.ndarray]]] = {c["name"]: [] for c, _ in cams}
-    exr = out_dir / "frame.exr"
+    exr_dir.mkdir(parents=True, exist_ok=True)
+    exr = exr_dir / "frame.exr"
     for t in range(len(verts)):
         if t > 0:
             S.set_vertices(me, verts[t])
@@ -129,12 +129,23 @@ def run_job(job_path: Path) -> dict[str, Any]:
                     obj = full
                 fr = _frame_workbench(full, obj, bg_lin)
             frames[c["name"]].append(fr)
-        print(f"[worker] frame {t} done", flush=True)
-    for name, frs in frames.items():
-        arrays = {k: np.stack([f[k] for f in frs]).astype(np.float32) for k in frs[0]}
-        np.savez(out_dir / f"{name}.npz", **arrays)
+        log(f"[worker] frame {t} done")
+    out = {name: {k: np.stack([f[k] for f in frs]).astype(np.float32) for k in frs[0]} for name, frs in frames.items()}
     result = {"ok": True, "engine": engine, "device": device, "blender": _blender_version(),
               "build_s": t_build, "total_s": time.perf_counter() - t0}
+    return out, result
+
+
+def run_job(job_path: Path) -> dict[str, Any]:
+    """Subprocess mode: render the job files; writes ``<view>.npz`` per camera and ``result.json`` last."""
+    job = json.loads(job_path.read_text())
+    out_dir = Path(job["out_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with np.load(job_path.parent / job["mesh_file"]) as z:
+        data = {k: z[k] for k in z.files}
+    frames, result = render_frames(job, data, out_dir, log=lambda m: print(m, flush=True))
+    for name, arrays in frames.items():
+        np.savez(out_dir / f"{name}.npz", **arrays)
     (out_dir / "result.json").write_text(json.dumps(result))
     return result
 

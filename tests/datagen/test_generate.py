@@ -141,7 +141,7 @@ def test_ray_address_without_a_cluster_fails_fast_in_one_line(tmp_path):
 
 def test_generated_objects_stay_in_view(tmp_path):
     """24.4: 31 of the first 39 default samples touched the image border; the clipped fraction is recorded."""
-    for name in ("tiny", "tiny_interact"):
+    for name in ("quick", "tiny_interact"):
         generate(tmp_path / name, load_profile(name, {"n_samples": 2}))
         for sid in ("s00000", "s00001"):
             fr = json.loads((tmp_path / name / sid / "sample.json").read_text())["render"]["framing"]
@@ -172,3 +172,21 @@ def test_manipulator_is_drawn_with_its_own_mask_and_excluded_from_image_metrics(
         alpha[t][m > 0] = 1.0
     fixed, fixed_a = _exclude_manipulator((pred, alpha), gt, man)
     assert np.array_equal(fixed, np.stack([g[0] for g in gt])) and np.array_equal(fixed_a, np.stack([g[1] for g in gt]))
+
+
+def test_mixed_scenarios_and_physics_shares(tmp_path):
+    """One dataset with free-fall and interaction samples and GT models in stated shares (the v1 profile's)."""
+    prof = _tiny(n_samples=6, **{"scenario.kind": "mixed", "scenario.interaction_fraction": 0.5,
+                                 "physics.model": "mixed", "physics.mixed_models": ["spring_mass", "mpm"],
+                                 "physics.mixed_shares": [0.5, 0.5], "physics.mpm.n_particles": 200,
+                                 "physics.mpm.n_grid": 16})
+    recs = generate(tmp_path / "d", prof)
+    assert all(r["status"] == "ok" for r in recs), [r["reason"] for r in recs]
+    kinds = {r["scenario"] for r in recs}
+    assert kinds <= {"freefall", "interaction"} and len(kinds) == 2
+    for r in recs:
+        meta = json.loads((tmp_path / "d" / r["sample_id"] / "sample.json").read_text())
+        assert meta["scenario"]["kind"] == r["scenario"] and meta["physics"]["model"] == r["physics_model"]
+        assert ((tmp_path / "d" / r["sample_id"] / "gt" / "controls.npy").exists()) == (r["scenario"] == "interaction")
+    with pytest.raises(Exception, match="mixed_shares"):
+        _tiny(**{"physics.model": "mixed", "physics.mixed_shares": [0.7, 0.7]})

@@ -182,7 +182,7 @@ def test_bench_run_on_mpm_and_interaction_data(tmp_path):
     from core.jsonio import read_json
 
     cfg = tmp_path / "pi.yaml"
-    cfg.write_text(yaml.safe_dump({"iterations": 2, "n_particles": 100, "n_grid": 12, "log10_E_bounds": [3.5, 4.6]}))
+    cfg.write_text(yaml.safe_dump({"iterations": 2, "n_particles": 100, "n_grid": 12, "log10_E_bounds": [3.5, 5.6]}))
     for profile, extra in (("tiny_mpm", []), ("tiny_interact", ["--track", "transfer"])):
         data, run = tmp_path / profile, tmp_path / f"run-{profile}"
         bench(["gen", "--profile", profile, "--n", "2", "--out", str(data)])

@@ -124,7 +124,7 @@ render: {renderer: splat, width: 48, height: 48, n_views: 4, held_out_views: 1, 
 """
 
 SG_TEST_CFG = {"n_gaussians": 500, "static_iters": 100, "refine_iters": 40, "n_anchors": 48, "n_k": 10, "n_c": 10,
-               "v0_iters": 40, "lr_v0": 0.05, "dyn_iters": 8, "frames_per_iter": 4, "coarse_log10_k": [2.0, 4.0, 9]}
+               "v0_iters": 40, "lr_v0": 0.05, "dyn_iters": 8, "frames_per_iter": 4, "coarse_log10_k": [2.0, 4.0, 9], "damping": 1.0}  # the GT's zeta0 (fixed, as the method assumes)
 
 
 @pytest.mark.slow

@@ -18,7 +18,8 @@ def _profile(**over):
 
     d = load_profile("tiny").model_dump(mode="json")
     base = {"n_samples": 1, "scenario.n_frames": 3, "render.width": 64, "render.height": 64, "render.n_views": 2,
-            "render.held_out_views": 1, "render.renderer": "blender", "render.samples": 4, "render.timeout_s": 300}
+            "render.held_out_views": 1, "render.renderer": "blender", "render.samples": 4, "render.timeout_s": 300,
+            "render.framing": "trajectory"}
     for path, value in {**base, **over}.items():
         node = d
         *head, last = path.split(".")

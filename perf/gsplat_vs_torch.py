@@ -4,7 +4,7 @@ Prints, per (N, resolution): max |difference| of rgb/alpha/depth between the two
 ``alpha_max=0.999``, gsplat's clamp) and median forward / forward+backward milliseconds of each on
 the GPU. Scene as ``splat.py`` (Gaussians on a 0.5 m sphere, one orbit camera).
 
-    python perf/gsplat.py [--n 1000 5000] [--res 128 256] [--repeats 10]
+    python perf/gsplat_vs_torch.py [--n 1000 5000] [--res 128 256] [--repeats 10]
 """
 
 from __future__ import annotations

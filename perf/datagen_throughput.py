@@ -3,14 +3,15 @@
 Runs the real pipeline (``datagen.generate.generate_one``, one sample at a time, in this process) and
 times its stages by wrapping the functions it calls:
 
-* ``simulate``: ``physics.spring_mass.simulate`` (warp spring-mass rollout, substeps included);
-* ``bind``: ``physics.binding.idw_binding`` + ``apply_binding`` (surface points and mesh vertices);
+* ``simulate``: ``datagen.sample_build._simulate`` (the GT rollout of any model, both interactions, with the
+  binding of the surface points and mesh vertices);
 * ``setup``: the rest of scene building (asset load, volume/surface sampling, parameter draws);
-* ``render``: ``datagen.rendering.render_sample_frames`` (splat, or the Blender worker process);
+* ``render``: ``datagen.rendering.render_sample_frames`` (splat, Blender in this process, or a Blender worker
+  process per sample: ``blender-cycles-subprocess`` is the pre-v1 path, ``blender-cycles`` the in-process one);
 * ``write``: the rest of ``write_sample`` + the atomic rename (PNG/NPY/PLY/OBJ/GIF, hashes).
 
-    python perf/datagen.py [--profiles tiny quick] [--renderers splat blender-workbench blender-cycles]
-                                       [--n 2] [--samples 16] [--json out.json]
+    python perf/datagen_throughput.py [--profiles tiny quick v1] [--renderers splat blender-cycles ...]
+                                      [--n 2] [--samples 16] [--json out.json]
 """
 from __future__ import annotations
 
@@ -26,10 +27,11 @@ from typing import Any, Callable, Iterator
 
 RENDERERS = {
     "splat": {"renderer": "splat"},
-    "blender-workbench": {"renderer": "blender", "blender_engine": "workbench"},
-    "blender-cycles": {"renderer": "blender", "blender_engine": "cycles"},
+    "blender-workbench": {"renderer": "blender", "blender_engine": "workbench", "blender_process": "inprocess"},
+    "blender-cycles": {"renderer": "blender", "blender_engine": "cycles", "blender_process": "inprocess"},
+    "blender-cycles-subprocess": {"renderer": "blender", "blender_engine": "cycles", "blender_process": "subprocess"},
 }
-STAGES = ("setup", "simulate", "bind", "render", "write")
+STAGES = ("setup", "simulate", "render", "write")
 
 
 @contextlib.contextmanager
@@ -55,15 +57,11 @@ def time_sample(root: Path, profile: Any, plan: dict[str, Any]) -> dict[str, flo
     """Generate one sample; returns seconds per stage and ``total``."""
     import datagen.rendering
     import datagen.sample_build
-    import physics.binding
-    import physics.spring_mass
     from datagen.generate import generate_one
 
     acc: dict[str, float] = defaultdict(float)
     with contextlib.ExitStack() as stack:
-        stack.enter_context(_timed(physics.spring_mass, "simulate", acc, "simulate"))
-        stack.enter_context(_timed(physics.binding, "idw_binding", acc, "bind"))
-        stack.enter_context(_timed(physics.binding, "apply_binding", acc, "bind"))
+        stack.enter_context(_timed(datagen.sample_build, "_simulate", acc, "simulate"))
         stack.enter_context(_timed(datagen.sample_build, "build_scene", acc, "scene"))
         stack.enter_context(_timed(datagen.rendering, "render_sample_frames", acc, "render"))
         t0 = time.perf_counter()
@@ -71,24 +69,25 @@ def time_sample(root: Path, profile: Any, plan: dict[str, Any]) -> dict[str, flo
         total = time.perf_counter() - t0
     if rec["status"] != "ok":
         raise RuntimeError(f"sample {plan['sample_id']} failed: {rec['reason']}")
-    out = {"simulate": acc["simulate"], "bind": acc["bind"], "render": acc["render"], "total": total}
-    out["setup"] = acc["scene"] - acc["simulate"] - acc["bind"]
+    out = {"simulate": acc["simulate"], "render": acc["render"], "total": total}
+    out["setup"] = acc["scene"] - acc["simulate"]
     out["write"] = total - acc["scene"] - acc["render"]
     return out
 
 
-def bench(profile_name: str, renderer: str, n: int, samples: int, root: Path) -> dict[str, Any]:
+def bench(profile_name: str, renderer: str, n: int, samples: int | None, root: Path) -> dict[str, Any]:
     from datagen.profile import load_profile
     from datagen.generate import plan_samples
 
     prof = load_profile(profile_name)
-    rc = prof.render.model_copy(update={**RENDERERS[renderer], "samples": samples, "blender_device": "cpu"})
+    rc = prof.render.model_copy(update={**RENDERERS[renderer], "samples": samples or prof.render.samples,
+                                        "blender_device": "cpu"})
     prof = prof.model_copy(update={"render": rc, "n_samples": n})
     runs = [time_sample(root / f"{profile_name}-{renderer}", prof, p) for p in plan_samples(prof)[:n]]
     mean = {k: statistics.mean(r[k] for r in runs) for k in (*STAGES, "total")}
     sc = prof.scenario
     return {"profile": profile_name, "renderer": renderer, "n": n, "res": f"{rc.width}x{rc.height}",
-            "views": rc.n_views, "frames": sc.n_frames, "samples_per_hour": 3600.0 / mean["total"], "mean_s": mean}
+            "views": rc.n_views, "frames": sc.n_frames, "spp": rc.samples, "samples_per_hour": 3600.0 / mean["total"], "mean_s": mean}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profiles", nargs="+", default=["tiny", "quick"])
     ap.add_argument("--renderers", nargs="+", default=list(RENDERERS), choices=list(RENDERERS))
     ap.add_argument("--n", type=int, default=2, help="samples per (profile, renderer)")
-    ap.add_argument("--samples", type=int, default=16, help="Cycles samples per pixel")
+    ap.add_argument("--samples", type=int, default=None, help="Cycles samples per pixel (default: the profile's)")
     ap.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = ap.parse_args(argv)
 
