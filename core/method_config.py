@@ -9,7 +9,7 @@ values are one ``UserError`` line naming the file and key (exit status 2).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -39,6 +39,9 @@ class MethodConfig(StrictModel):
                                 description="CPU threads of the sample's process (default: cores / workers); "
                                             "`bench run --threads` wins")
     seed: int = Field(0, ge=0, description="seed of every random choice of the method")
+    budget: Literal["bench", "paper"] = Field(
+        "bench", description="budget class shown next to the score: bench (this harness's scale, the card lists "
+                             "the cuts) or paper (the paper's iteration / size budgets where they fit)")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict of every key (defaults filled in)."""

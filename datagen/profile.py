@@ -245,6 +245,7 @@ class RenderConfig(_Strict):
     blender_device: Literal["auto", "cpu"] = "auto"  # auto: OptiX / CUDA when present, else CPU
     samples: int = Field(16, ge=1, le=65_536)  # Cycles samples per pixel (Workbench: AA samples 5/8/16)
     denoise: bool = True  # Cycles OpenImageDenoise
+    denoise_prefilter: Literal["accurate", "fast"] = "accurate"  # OIDN prefiltering of its albedo / normal guides
     ground_plane: bool = True  # visible in RGB, never counted in alpha / depth
     # studio: neutral grey ground, flat ambient, one fixed sun; photoreal: textured ground, sky-gradient world and a
     # soft sun drawn per sample from its seed (render/blender/look.py). Recorded in sample.json render.scene

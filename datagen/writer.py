@@ -167,6 +167,7 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
         "render": {
             "renderer": rc.renderer,
             **({"engine": rc.blender_engine, "samples": rc.samples, "denoise": rc.denoise,
+                "denoise_prefilter": rc.denoise_prefilter,
                 "ground_plane": rc.ground_plane} if rc.renderer == "blender" else {}),
             "width": rc.width,
             "height": rc.height,

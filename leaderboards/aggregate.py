@@ -103,6 +103,22 @@ def _param_cells(params: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+#: methods handed inputs derived from the GT beyond the video (MethodInputs flags) are marked with this on the board
+GT_DERIVED_MARK = "†"
+
+
+def method_label(spec: dict[str, Any], config: dict[str, Any] | None) -> str:
+    """The board label: the card's label, the budget class of a method's configuration ("bench" / "paper"), and
+    GT_DERIVED_MARK when the method reads canonical Gaussians, GT surface tracks or GT physics."""
+    label = str(spec["label"])
+    if spec.get("kind") != "baseline" and config and config.get("budget"):  # runs before 2026-12-03 record none
+        label += f" [{config['budget']}]"
+    inp = spec.get("inputs") or {}
+    if any(inp.get(k) for k in ("canonical", "tracks", "gt_physics")):
+        label += f" {GT_DERIVED_MARK}"
+    return label
+
+
 def sample_table(results: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per (run, sample): identity, status, cost, every metric per phase and view group."""
     rows = []
@@ -111,7 +127,8 @@ def sample_table(results: list[dict[str, Any]]) -> pd.DataFrame:
         for s in res["samples"]:
             cost = s.get("cost") or {}
             row: dict[str, Any] = {"track": res.get("track") or s.get("track") or s["scenario"], "method": spec["name"],
-                                   "label": spec["label"], "kind": spec["kind"], "split": s["split"],
+                                   "label": method_label(spec, res.get("config")), "kind": spec["kind"],
+                                   "split": s["split"],
                                    "sample_id": s["sample_id"], "object_id": s["object_id"], "category": s["category"],
                                    "physics_model": s["physics_model"], "scenario": s["scenario"],
                                    "status": s["status"], "reason": s.get("reason"), "device": cost.get("device"),

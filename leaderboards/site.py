@@ -269,7 +269,7 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
         **common, page_title=title, track_sections=sections, notes=index_notes.all(), methods=methods,
         failures=fails, gallery=gallery, datasets=[labels[d] for d in datasets], splits=sorted({r["split"] for r in results}),
         unavailable=unavailable + [_strip_paths(line, results) for line in dropped],
-        dataset_notes=dataset_notes(datasets, labels)))
+        dataset_notes=[*dataset_notes(datasets, labels), LABEL_NOTE]))
     _tables_index(tdir)
     return index
 
@@ -330,8 +330,19 @@ def dataset_notes(datasets: list[str], labels: dict[str, str] | None = None) -> 
                 "a method using the same sampler shares the GT discretization)" if how == "object_hash" else
                 " (drawn with the sample seed: spring-mass parameters are identifiable only up to the GT's own "
                 "discretization, see CONVENTIONS)"))
+        rd = doc.get("config", {}).get("render", {})
+        if rd:
+            what = (f"Blender {rd.get('blender_engine')} ({rd.get('samples')} spp"
+                    + (", OIDN" if rd.get("denoise") else "") + f", look {rd.get('look')})"
+                    if rd.get("renderer") == "blender" else "the splat renderer (the one the Gaussian methods use)")
+            line += f"; GT frames rendered by {what} at {rd.get('width')}x{rd.get('height')}"
         lines.append(line + ".")
     return lines
+
+
+LABEL_NOTE = ("Labels: [bench] / [paper] is the budget class of a method's configuration (its card lists every cut "
+              "from the paper); † marks methods handed inputs derived from the GT beyond the video (canonical "
+              "Gaussians, GT surface tracks, or GT physics for the oracle).")
 
 
 def _dataset_of(results: list[dict[str, Any]]) -> dict[str, str]:

@@ -5,7 +5,7 @@ A procedural object over the photoreal look (textured ground, sky, soft sun), re
 the given resolution from one camera for a few poses; for each setting it prints the median seconds per
 frame (build excluded) and the PSNR / SSIM (3DGS Gaussian-11) of its RGB against the reference's.
 
-    python perf/blender_quality.py [--res 128] [--frames 3] [--ref-spp 512] [--spp 4 8 16 32 64]
+    python perf/blender_quality.py [--res 128] [--frames 3] [--ref-spp 512] [--spp 4 8 16 32 64] [--fast-prefilter]
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 
-def scene_job(res: int, frames: int, spp: int, denoise: bool):
+def scene_job(res: int, frames: int, spp: int, denoise: bool, prefilter: str = "accurate"):
     from datagen.assets import load_object
     from render.blender.job import BlenderSettings, make_job
     from render.blender.look import photoreal_look
@@ -31,15 +31,16 @@ def scene_job(res: int, frames: int, spp: int, denoise: bool):
     verts = np.stack([v + np.array([0.05 * t, 0.0, -0.1 * t]) for t in range(frames)])
     cams, _ = framing_cameras(1, verts.reshape(-1, 3), 15.0, res, res, 40.0)
     look = photoreal_look(np.random.default_rng(7), (1.0, 1.0, 1.0), True)
-    st = BlenderSettings(engine="cycles", samples=spp, denoise=denoise, device="cpu", look=look, process="inprocess")
+    st = BlenderSettings(engine="cycles", samples=spp, denoise=denoise, device="cpu", look=look, process="inprocess",
+                         denoise_prefilter=prefilter)
     return make_job(mesh.faces, verts, cams, st, mesh.uv, mesh.texture, mesh.vertex_colors)
 
 
-def render(res: int, frames: int, spp: int, denoise: bool) -> tuple[np.ndarray, list[float]]:
+def render(res: int, frames: int, spp: int, denoise: bool, prefilter: str = "accurate") -> tuple[np.ndarray, list[float]]:
     from render.blender import scene as S
     from render.blender.worker import render_frames
 
-    job, arrays = scene_job(res, frames, spp, denoise)
+    job, arrays = scene_job(res, frames, spp, denoise, prefilter)
     times: list[float] = []
     t_last = [time.perf_counter()]
 
@@ -65,16 +66,17 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=3)
     ap.add_argument("--ref-spp", type=int, default=512)
     ap.add_argument("--spp", type=int, nargs="+", default=[4, 8, 16, 32, 64])
+    ap.add_argument("--fast-prefilter", action="store_true", help="also OIDN with the fast guide prefilter")
     a = ap.parse_args()
     ref, tref = render(a.res, a.frames, a.ref_spp, False)
     print(f"reference: {a.ref_spp} spp, no denoiser, {a.res}x{a.res}: {statistics.median(tref):.2f} s/frame")
     print(f"{'spp':>5s} {'denoise':>8s} {'s/frame':>8s} {'PSNR':>7s} {'SSIM':>7s}")
     for spp in a.spp:
-        for dn in (False, True):
-            rgb, t = render(a.res, a.frames, spp, dn)
+        for dn in ("off", "on", "fast")[: 3 if a.fast_prefilter else 2]:
+            rgb, t = render(a.res, a.frames, spp, dn != "off", "fast" if dn == "fast" else "accurate")
             p = np.mean([psnr(rgb[i], ref[i]) for i in range(a.frames)])
             s = np.mean([ssim_gaussian11(rgb[i], ref[i]) for i in range(a.frames)])
-            print(f"{spp:5d} {'on' if dn else 'off':>8s} {statistics.median(t):8.3f} {p:7.2f} {s:7.4f}", flush=True)
+            print(f"{spp:5d} {dn:>8s} {statistics.median(t):8.3f} {p:7.2f} {s:7.4f}", flush=True)
 
 
 if __name__ == "__main__":

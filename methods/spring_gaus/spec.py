@@ -18,8 +18,10 @@ CARD = MethodSpec(
               "physics.spring_mass (warp, per-frame checkpointed adjoint); 3DGS init (SfM/random) -> mask visual "
               "hull; budgets: 500 Gaussians/80 static iters (paper: 3DGS 30k iters), 100 anchors/n_k=12/n_c=8/"
               "n_b=8 (paper 2048/256/16/16), 8 dynamic iters on 4 sampled frames (paper 300 on all), p_b=2 "
-              "(paper 0.5), fixed zeta0=1.0 (paper 0.1 at m0=1); added a mask L1 term in the static fit and a "
-              "coarse global-K and friction line searches before Adam; v0 fit uses the exact ballistic closed form"),
+              "(paper 0.5), fixed zeta0=0.03 (paper 0.1 at m0=1); added a mask L1 term in the static fit and a "
+              "coarse global-K and friction line searches before Adam; v0 fit uses the exact ballistic closed form; "
+              "anchors below the known ground are lifted onto it; interaction: PhysTwin-style control springs "
+              "(not in the paper) gripping the nearest anchors"),
     inputs=MethodInputs(views="multi", rgb=True, masks=True, controls=True),
     kind="method",
 )

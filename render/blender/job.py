@@ -5,6 +5,7 @@ Imports no bpy: the worker (:mod:`render.blender.worker`) runs in its own proces
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -37,6 +38,7 @@ class BlenderSettings:
     engine: str = "cycles"  # cycles | workbench
     samples: int = 16
     denoise: bool = True
+    denoise_prefilter: str = "accurate"  # accurate | fast (OIDN prefiltering of the albedo / normal guides)
     ground_plane: bool = True
     ground_height: float = 0.0
     background: tuple[float, float, float] = (1.0, 1.0, 1.0)
@@ -48,7 +50,8 @@ class BlenderSettings:
 
     @classmethod
     def from_render_config(cls, rc: Any, ground_height: float = 0.0, look: dict[str, Any] | None = None) -> "BlenderSettings":
-        return cls(engine=rc.blender_engine, samples=rc.samples, denoise=rc.denoise, ground_plane=rc.ground_plane,
+        return cls(engine=rc.blender_engine, samples=rc.samples, denoise=rc.denoise,
+                   denoise_prefilter=rc.denoise_prefilter, ground_plane=rc.ground_plane,
                    ground_height=ground_height, background=tuple(rc.background), device=rc.blender_device,
                    timeout_s=rc.timeout_s, look=look, process=rc.blender_process)
 
@@ -76,6 +79,7 @@ def make_job(faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], se
         "cameras": [{"name": c.name, "width": c.width, "height": c.height, "K": np.asarray(c.K).tolist(),
                      "c2w": np.asarray(c.c2w).tolist()} for c in cameras],
         "engine": settings.engine, "samples": settings.samples, "denoise": settings.denoise,
+        **({"denoise_prefilter": settings.denoise_prefilter} if settings.denoise_prefilter != "accurate" else {}),
         "ground_plane": settings.ground_plane, "ground_height": settings.ground_height,
         "background": list(settings.background), "device": settings.device, "seed": settings.seed,
         "look": settings.resolved_look(),
@@ -104,12 +108,34 @@ def _scratch_dir() -> Path:
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
 
 
+@contextlib.contextmanager
+def _output_to(log: Any) -> Iterator[None]:
+    """Send this process's stdout / stderr file descriptors to ``log`` (Blender's C code prints a line per saved
+    frame straight to fd 1, past sys.stdout), restoring them afterwards."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+
+
 def render_inprocess(job: dict[str, Any], arrays: dict[str, np.ndarray], log_path: Path) -> dict[str, dict[str, np.ndarray]]:
-    """Render in this process (bpy imported once per process and reused for every sample it renders)."""
+    """Render in this process (bpy imported once per process and reused for every sample it renders); Blender's
+    own output goes to ``log_path`` as the worker process's does."""
     from render.blender.worker import render_frames
 
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "w") as log, tempfile.TemporaryDirectory(dir=_scratch_dir(), prefix="bench-exr-") as tmp:
+    with open(log_path, "w") as log, tempfile.TemporaryDirectory(dir=_scratch_dir(), prefix="bench-exr-") as tmp, \
+            _output_to(log):
         try:
             frames, result = render_frames(job, arrays, Path(tmp), log=lambda m: print(m, file=log, flush=True))
         except Exception as exc:

@@ -40,7 +40,8 @@ def reset_scene() -> Any:
     return scene
 
 
-def configure_render(scene: Any, engine: str, samples: int, denoise: bool, device: str, seed: int = 0) -> str:
+def configure_render(scene: Any, engine: str, samples: int, denoise: bool, device: str, seed: int = 0,
+                     prefilter: str = "accurate") -> str:
     """Engine, sampling, film and passes; returns the Cycles device actually used ('CPU', 'CUDA', ...)."""
     r = scene.render
     r.film_transparent = True
@@ -64,6 +65,7 @@ def configure_render(scene: Any, engine: str, samples: int, denoise: bool, devic
         if denoise:
             c.denoiser = "OPENIMAGEDENOISE"
             c.denoising_input_passes = "RGB_ALBEDO_NORMAL"
+            c.denoising_prefilter = prefilter.upper()  # ACCURATE: the albedo / normal guides are denoised too
         c.max_bounces, c.diffuse_bounces, c.glossy_bounces = 3, 2, 1
         c.transmission_bounces, c.volume_bounces, c.transparent_max_bounces = 0, 0, 2
         c.caustics_reflective = c.caustics_refractive = False

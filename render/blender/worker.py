@@ -88,7 +88,8 @@ def render_frames(job: dict[str, Any], data: Any, exr_dir: Path, log: Any = prin
     bg_lin = S.srgb_to_linear(bg).astype(np.float32)
 
     scene = S.reset_scene()
-    device = S.configure_render(scene, engine, job["samples"], job["denoise"], job["device"], job.get("seed", 0))
+    device = S.configure_render(scene, engine, job["samples"], job["denoise"], job["device"], job.get("seed", 0),
+                                job.get("denoise_prefilter", "accurate"))
     me = S.build_object(scene, data["faces"], verts[0], opt("uv"), opt("texture"), opt("vertex_colors"),
                         np.asarray(job["base_color"], np.float64))
     look = job["look"]

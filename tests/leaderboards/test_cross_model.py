@@ -114,7 +114,7 @@ def test_board_over_three_gt_simulators(tmp_path):
     assert bench(["board", *map(str, runs.values()), "--out", str(site)]) == 0
 
     cells = parse_matrix((site / "cross-model.html").read_text())["cross-model-freefall"]
-    labels = {"static": "Static (last observed state)", "oracle": "Oracle (GT physics)"}
+    labels = {"static": "Static (last observed state) †", "oracle": "Oracle (GT physics) †"}  # † GT-derived inputs
     numbers = {(r["method"], r["physics_model"]): r
                for r in json.loads((site / "tables" / "cross-model-freefall.json").read_text())["rows"]}
     seen_models = set()

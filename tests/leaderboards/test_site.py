@@ -69,12 +69,18 @@ def test_dataset_notes_name_the_spring_mass_discretization(tmp_path):
         d = tmp_path / name
         d.mkdir()
         sm = {"anchor_sampling": how, "anchor_fill": "volume", "anchor_fill_res": 12}
+        rd = {"renderer": "blender", "blender_engine": "cycles", "samples": 8, "denoise": True, "look": "photoreal",
+              "width": 128, "height": 128} if name == "hashed" else {"renderer": "splat", "width": 64, "height": 64}
         (d / "dataset.json").write_text(json.dumps({"profile": name, "config": {"physics": {"model": "spring_mass",
-                                                                                          "spring_mass": sm}}}))
+                                                                                          "spring_mass": sm},
+                                                                              "render": rd}}))
     lines = dataset_notes([str(tmp_path / "hashed"), str(tmp_path / "seeded"), str(tmp_path / "missing")])
     assert len(lines) == 2
     assert "object_hash" in lines[0] and "§4.1" in lines[0] and "volume fill, res 12" in lines[0]
     assert "sample seed" in lines[1] and "identifiable only up to" in lines[1]
+    # which renderer made the GT frames of each dataset
+    assert "rendered by Blender cycles (8 spp, OIDN, look photoreal) at 128x128" in lines[0]
+    assert "rendered by the splat renderer" in lines[1] and "at 64x64" in lines[1]
 
 
 def test_protocols_never_share_a_table_and_untraceable_runs_are_refused(run_kit, tmp_path):

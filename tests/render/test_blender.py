@@ -170,3 +170,23 @@ def test_depth_is_z_depth_of_a_tilted_plane(tmp_path: Path, engine: str, record_
     # Cycles averages the depth of 16 jittered samples per pixel on a plane whose depth changes by
     # ~2.5 cm per pixel: a few mm of sampling noise per pixel, unbiased on average
     assert err.max() < 5e-3 and err.mean() < 1e-3 and ray_len_gap > 0.25
+
+
+def test_inprocess_render_equals_the_worker_process_and_keeps_blender_quiet(tmp_path: Path, capfd) -> None:
+    """`render.blender_process: inprocess` (the v1 default) renders the same bytes as the worker process, and
+    Blender's own per-frame lines go to the log, not to the terminal (they would drown the progress bar)."""
+    from render.cameras import orbit_cameras
+
+    v, f = _icosphere((0.0, 0.0, 0.4), 0.3)
+    verts = np.stack([v, v + [0.05, 0.0, -0.05]]).astype(np.float32)
+    cams = orbit_cameras(2, 2.0, 15.0, target=(0.0, 0.0, 0.4), width=32, height=32)
+    out = {}
+    for proc in ("subprocess", "inprocess"):
+        capfd.readouterr()
+        out[proc] = _render(f, verts, cams, tmp_path / proc, samples=4, process=proc)
+        printed = capfd.readouterr()
+        assert "Saved:" not in printed.out + printed.err, proc
+        assert (tmp_path / proc / "cycles.log").stat().st_size > 0
+    for c in cams:
+        for key in ("rgb", "alpha", "depth"):
+            np.testing.assert_array_equal(out["inprocess"][c.name][key], out["subprocess"][c.name][key])
