@@ -74,7 +74,9 @@ def card_text(root: Path) -> str:
     for m in metas:
         r = m["render"]
         scene = (r.get("scene") or {}).get("kind")
-        rend[(r["renderer"], r.get("engine"), r.get("samples"), r.get("denoise"), f"{r['width']}x{r['height']}",
+        den = None if "denoise" not in r else (f"OIDN ({r.get('denoise_prefilter', 'accurate')} prefilter)"
+                                                 if r["denoise"] else "off")
+        rend[(r["renderer"], r.get("engine"), r.get("samples"), den, f"{r['width']}x{r['height']}",
               len(r["views"]), len(r["held_out_views"]), scene)] += 1
     lines += ["| renderer | engine | spp | denoiser | size | views | held out | look | samples |",
               "|---|---|---:|---|---|---:|---:|---|---:|"]

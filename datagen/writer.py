@@ -189,7 +189,9 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
                         if rc.renderer == "blender" and rc.blender_engine == "cycles" else None),
             "gaussians": {"n": int(m), "scale_m": scene.gaussian_scale, "opacity": 1.0, "isotropic": True},
         },
-        "versions": package_versions(),
+        # the renderer and simulator packages that made this sample's bytes, besides the common ones
+        "versions": package_versions((("bpy",) if rc.renderer == "blender" else ())
+                                     + {"mpm": ("taichi",), "reduced": ()}.get(scene.physics["model"], ())),
     }
     write_json(sample.sample_json, meta)
     return {str(p.relative_to(out)): sha256_file(p) for p in sorted(out.rglob("*")) if p.is_file() and p.name not in UNHASHED}

@@ -54,7 +54,9 @@ def test_generate_smoke(tmp_path: Path, look: str) -> None:
     s = tmp_path / "d" / "s00000"
     assert (s / "blender.log").stat().st_size > 0 and "blender.log" not in recs[0]["files"]
     assert not (s / ".blender-job").exists()
-    render = json.loads((s / "sample.json").read_text())["render"]
+    meta = json.loads((s / "sample.json").read_text())
+    render = meta["render"]
+    assert meta["versions"]["bpy"] not in (None, "not installed")  # the renderer that made the bytes is recorded
     assert (render["renderer"], render["engine"], render["samples"]) == ("blender", "cycles", 4)
     assert render["scene"]["kind"] == look and render["scene"]["ground"]["visible"]  # the record says what shows
     if look == "photoreal":
