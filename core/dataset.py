@@ -6,6 +6,8 @@
     DATA/<sid>/cameras.json       OpenCV K + camera-to-world per view; transforms.json (NeRF/Blender)
     DATA/<sid>/rgb/<view>/<t>.png    RGBA, RGB over the background colour, A = coverage
     DATA/<sid>/depth/<view>/<t>.npy  float32 z-depth (m), 0 on background
+    DATA/<sid>/background/<view>.png the view's object-free background plate (Blender GT; the splat GT's
+                                     background is the flat colour and has none); transfer/ shares it
     DATA/<sid>/gt/points.npy      T x M x 3 surface material points; particles.npy T x N x 3 simulation particles
     DATA/<sid>/gt/springs.npz | fields.npz | reduced.npz   the GT model's own arrays; controls.npy (interaction)
     DATA/<sid>/transfer/          the held-out interaction: controls.npy, points.npy, particles.npy, rgb/, depth/
@@ -246,6 +248,15 @@ class SampleDir:
 
     def rgb_path(self, view: str, t: int) -> Path:
         return self.main.rgb_path(view, t)
+
+    def plate_path(self, view: str) -> Path:
+        """``background/<view>.png``: the view's object-free background plate (same cameras in ``transfer/``)."""
+        return self.path / "background" / f"{view}.png"
+
+    def plate(self, view: str) -> np.ndarray | None:
+        """The view's background plate (H, W, 3) float32, or None when the sample has none (flat background)."""
+        p = self.plate_path(view)
+        return _load(p, read_rgba_png)[0] if p.exists() else None
 
     def depth_path(self, view: str, t: int) -> Path:
         return self.main.depth_path(view, t)

@@ -45,8 +45,13 @@ def _splat_with_manipulator(scene: Any, controls: np.ndarray, cameras: Sequence[
     return out
 
 
-def render_sample_frames(profile: DatasetProfile, scene: Any, cameras: Sequence[Any], sample_dir: Path) -> dict[str, dict[str, np.ndarray]]:
-    """``{view: {"rgb": (T,H,W,3), "alpha": (T,H,W), "depth": (T,H,W)[, "normal", "manip"]}}`` float32."""
+def render_sample_frames(profile: DatasetProfile, scene: Any, cameras: Sequence[Any], sample_dir: Path,
+                         plate: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    """``{view: {"rgb": (T,H,W,3), "alpha": (T,H,W), "depth": (T,H,W)[, "normal", "manip", "plate"]}}`` float32.
+
+    ``plate``: the Blender renderer also renders each view once without the object (``"plate"`` (H, W, 3), the
+    background plate that evaluation composites predictions over; docs/CONVENTIONS.md). The splat renderer's
+    background is the flat colour, so it has no plate."""
     rc = profile.render
     controls = manipulator_positions(profile, scene)
     if rc.renderer == "splat":
@@ -58,5 +63,5 @@ def render_sample_frames(profile: DatasetProfile, scene: Any, cameras: Sequence[
     if rc.renderer == "blender":
         from render.blender import render_scene_blender
 
-        return render_scene_blender(rc, scene, cameras, sample_dir, manipulator=controls)
+        return render_scene_blender(rc, scene, cameras, sample_dir, manipulator=controls, plate=plate)
     raise ValueError(f"unknown renderer {rc.renderer!r}")

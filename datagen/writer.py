@@ -23,6 +23,11 @@ CAMERA_CONVENTION = (
 )
 
 
+PLATE_NOTE = ("each view rendered once more with the object and the manipulator hidden (same look, camera, samples and "
+              "seed; so without the object's shadow): what evaluation composites a prediction over "
+              "(pred_rgb + (1 - pred_alpha) * (plate - background)) before the image metrics")
+
+
 def content_points(scene: Scene) -> np.ndarray:
     """Every position the rendered content takes: mesh vertices and surface points over all frames, of both
     interactions, and the control points."""
@@ -117,7 +122,10 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
     scene.look = scene_look(profile, int(meta["seed"]))
     cams, framing = make_cameras(profile, scene)
     n_frames = scene.points.shape[0]
-    frames = render_sample_frames(profile, scene, cams, out)
+    frames = render_sample_frames(profile, scene, cams, out, plate=True)
+    for view, f in frames.items():
+        if "plate" in f:
+            write_rgba_png(sample.plate_path(view), f["plate"], np.ones(f["plate"].shape[:2], np.float32))
     framing["clipped_fraction"] = float(np.mean([border_clipped_fraction(f["alpha"]) for f in frames.values()]))
     _write_frames(sample.main, frames, n_frames)
     write_json(sample.cameras_json, {"convention": "opencv", "cameras": [c.to_json() for c in cams]})
@@ -183,6 +191,8 @@ def write_sample(out: Path, meta: dict[str, Any], scene: Scene, profile: Dataset
             "scene": {**scene.look, "note": "what the frames show besides the object; alpha, depth and normals "
                                             "are the object's only; full-frame image metrics (PSNR, SSIM, LPIPS) "
                                             "see everything, IoU uses the object masks"},
+            "background_plate": ({"path": "background/<view>.png", "note": PLATE_NOTE}
+                                 if any("plate" in f for f in frames.values()) else None),
             "depth": "z-depth along camera +z (m), alpha-normalised, 0 where alpha < 0.5",
             "normals": ("normal/<view>/<t>.png: world-space unit normals of the object as RGB = (n + 1) / 2, "
                         "A = 255 on the object (alpha >= 0.5), 0 elsewhere"

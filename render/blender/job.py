@@ -64,8 +64,9 @@ class BlenderSettings:
 def make_job(faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], settings: BlenderSettings,
              uv: np.ndarray | None = None, texture: np.ndarray | None = None,
              vertex_colors: np.ndarray | None = None, base_color: Sequence[float] = (0.6, 0.6, 0.6),
-             manipulator: np.ndarray | None = None) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The job record and its arrays. ``manipulator`` (T, C, 3): control points drawn as spheres (render/manipulator.py)."""
+             manipulator: np.ndarray | None = None, plate: bool = False) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The job record and its arrays. ``manipulator`` (T, C, 3): control points drawn as spheres (render/manipulator.py);
+    ``plate``: also render each view once without the object (the background plate)."""
     arrays: dict[str, np.ndarray] = {"faces": np.asarray(faces, np.int32),
                                      "vertices": np.asarray(vertices, np.float32)}
     if uv is not None and texture is not None:
@@ -84,6 +85,7 @@ def make_job(faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], se
         "background": list(settings.background), "device": settings.device, "seed": settings.seed,
         "look": settings.resolved_look(),
         "base_color": [float(c) for c in base_color],
+        **({"plate": True} if plate else {}),
     }
     return job, arrays
 
@@ -91,9 +93,9 @@ def make_job(faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], se
 def write_job(job_dir: Path, faces: np.ndarray, vertices: np.ndarray, cameras: Sequence[Any], settings: BlenderSettings,
               uv: np.ndarray | None = None, texture: np.ndarray | None = None,
               vertex_colors: np.ndarray | None = None, base_color: Sequence[float] = (0.6, 0.6, 0.6),
-              manipulator: np.ndarray | None = None) -> Path:
+              manipulator: np.ndarray | None = None, plate: bool = False) -> Path:
     """``job.json`` + ``mesh.npz`` in ``job_dir`` (subprocess mode); returns the job.json path."""
-    job, arrays = make_job(faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator)
+    job, arrays = make_job(faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator, plate)
     job_dir.mkdir(parents=True, exist_ok=True)
     np.savez(job_dir / "mesh.npz", **arrays)
     job["out_dir"] = str(job_dir / "out")
@@ -188,19 +190,20 @@ def render_mesh_frames(faces: np.ndarray, vertices: np.ndarray, cameras: Sequenc
                        work_dir: Path, log_path: Path, uv: np.ndarray | None = None,
                        texture: np.ndarray | None = None, vertex_colors: np.ndarray | None = None,
                        base_color: Sequence[float] = (0.6, 0.6, 0.6), keep_job: bool = False,
-                       manipulator: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:
-    """Render a mesh whose world-space ``vertices`` (T, V, 3) move per frame into every camera.
+                       manipulator: np.ndarray | None = None, plate: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    """Render a mesh whose world-space ``vertices`` (T, V, 3) move per frame into every camera (and, with
+    ``plate``, each camera once without the object: ``{view: {..., "plate": (H, W, 3)}}``).
 
     ``settings.process``: ``inprocess`` renders in this process (no Blender start-up per sample, the scene built
     once and every view rendered from it); ``subprocess`` runs the worker in its own process with the time limit,
     its job files in ``work_dir/.blender-job`` (deleted afterwards unless ``keep_job``).
     """
     if settings.process == "inprocess":
-        job, arrays = make_job(faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator)
+        job, arrays = make_job(faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator, plate)
         return render_inprocess(job, arrays, Path(log_path))
     job_dir = Path(work_dir) / JOB_DIR
     try:
-        job = write_job(job_dir, faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator)
+        job = write_job(job_dir, faces, vertices, cameras, settings, uv, texture, vertex_colors, base_color, manipulator, plate)
         run_worker(job, Path(log_path), settings.timeout_s)
         return read_frames(job_dir / "out", cameras)
     finally:
@@ -209,8 +212,9 @@ def render_mesh_frames(faces: np.ndarray, vertices: np.ndarray, cameras: Sequenc
 
 
 def render_scene_blender(rc: Any, scene: Any, cameras: Sequence[Any], sample_dir: Path,
-                         manipulator: np.ndarray | None = None) -> dict[str, dict[str, np.ndarray]]:
-    """Render a FreefallScene (``mesh`` + per-frame ``mesh_vertices``) with the profile's settings.
+                         manipulator: np.ndarray | None = None, plate: bool = False) -> dict[str, dict[str, np.ndarray]]:
+    """Render a FreefallScene (``mesh`` + per-frame ``mesh_vertices``) with the profile's settings (``plate``:
+    and the object-free background plate of each view).
 
     The worker log is kept as ``sample_dir/blender.log``.
     """
@@ -221,4 +225,4 @@ def render_scene_blender(rc: Any, scene: Any, cameras: Sequence[Any], sample_dir
     return render_mesh_frames(m.faces, scene.mesh_vertices, cameras, settings,
                               Path(sample_dir), Path(sample_dir) / "blender.log", uv=m.uv, texture=m.texture,
                               vertex_colors=m.vertex_colors, base_color=m.meta.get("base_color", (0.6, 0.6, 0.6)),
-                              manipulator=manipulator if rc.blender_engine == "cycles" else None)
+                              manipulator=manipulator if rc.blender_engine == "cycles" else None, plate=plate)

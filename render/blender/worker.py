@@ -9,7 +9,10 @@ reads back (:mod:`render.blender.exr`) and converts to our conventions (docs/CON
 * ``alpha``: object coverage only (Cycles AOV ``mask``; Workbench: an object-only second pass);
 * ``depth``: camera z-depth in metres (Cycles: AOV ``zobj`` / ``mask``, the coverage-normalised mean
   over the pixel's samples), 0 where alpha < 0.5;
-* ``normal``: world-space unit normals of the object (Cycles only), 0 where alpha < 0.5.
+* ``normal``: world-space unit normals of the object (Cycles only), 0 where alpha < 0.5;
+* ``plate`` (when the job asks for one): the object-free background plate of each view, (H, W, 3) in the same
+  encoding as ``rgb``: the scene rendered once more with the object and the manipulator hidden (no object, so
+  no object shadow either).
 
 Writes ``<out_dir>/<view>.npz`` per camera and ``<out_dir>/result.json`` last (its presence = success).
 """
@@ -132,9 +135,39 @@ def render_frames(job: dict[str, Any], data: Any, exr_dir: Path, log: Any = prin
             frames[c["name"]].append(fr)
         log(f"[worker] frame {t} done")
     out = {name: {k: np.stack([f[k] for f in frs]).astype(np.float32) for k in frs[0]} for name, frs in frames.items()}
+    if job.get("plate"):
+        for name, plate in _render_plates(scene, cams, [bpy_object(me), *spheres], exr, bg_lin).items():
+            out[name]["plate"] = plate
+        log("[worker] background plates done")
     result = {"ok": True, "engine": engine, "device": device, "blender": _blender_version(),
               "build_s": t_build, "total_s": time.perf_counter() - t0}
     return out, result
+
+
+def bpy_object(mesh_data: Any) -> Any:
+    """The scene object that uses ``mesh_data``."""
+    import bpy
+
+    return next(ob for ob in bpy.data.objects if ob.data == mesh_data)
+
+
+def _render_plates(scene: Any, cams: list[tuple[dict[str, Any], Any]], hide: list[Any], exr: Path,
+                   bg_lin: np.ndarray) -> dict[str, np.ndarray]:
+    """Every camera once with the ``hide`` objects out of the render: ``{view: rgb (H, W, 3)}`` float32."""
+    from render.blender import scene as S
+
+    for ob in hide:
+        ob.hide_render = True
+    try:
+        plates = {}
+        for c, ob in cams:
+            S.activate_camera(scene, ob, c["width"], c["height"])
+            rgb, a_film = _combined(_render_exr(exr))
+            plates[c["name"]] = linear_to_srgb(rgb + (1.0 - a_film[..., None]) * bg_lin).astype(np.float32)
+        return plates
+    finally:
+        for ob in hide:
+            ob.hide_render = False
 
 
 def run_job(job_path: Path) -> dict[str, Any]:

@@ -81,6 +81,18 @@ def test_generate_smoke(tmp_path: Path, look: str) -> None:
             assert np.array_equal(on, fg) or abs(int(on.sum()) - int(fg.sum())) <= 0.02 * fg.size
             n = 2.0 * nrgba[0][on] - 1.0
             assert np.all(np.abs(np.linalg.norm(n, axis=-1) - 1.0) < 0.03) and np.all(nrgba[0][~on] == 0)
+        # the background plate: the same scene without the object. Away from the object (and its shadow, which is
+        # below it) it shows what the frames show; where the object was, it shows the scene behind it instead
+        assert f"background/{view}.png" in recs[0]["files"] and render["background_plate"]["path"]
+        plate, plate_a = read_rgba_png(s / "background" / f"{view}.png")
+        assert plate.shape == (64, 64, 3) and np.all(plate_a == 1.0)
+        from scipy.ndimage import binary_dilation
+
+        rgb0, alpha0 = read_rgba_png(s / "rgb" / view / "0000.png")
+        near = binary_dilation(alpha0 > 0.01, iterations=12)
+        assert np.median(np.abs(plate - rgb0)[~near]) < 0.02, np.median(np.abs(plate - rgb0)[~near])
+        on = alpha0 > 0.99
+        assert np.abs(plate - rgb0)[on].mean() > 3.0 * np.abs(plate - rgb0)[~near].mean()
 
 
 def test_splat_and_blender_silhouettes_agree(tmp_path: Path, record_property) -> None:
