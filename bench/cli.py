@@ -123,7 +123,7 @@ def cmd_eval(a: argparse.Namespace) -> int:
         rd = RunDir(Path(run))
         n = len(rd.sample_ids())
         with progress_bar(f"eval {rd.path.name}", n) as cb:
-            res = evaluate_run(rd.path, Path(a.data) if a.data else None, on_progress=cb)
+            res = evaluate_run(rd.path, Path(a.data) if a.data else None, cfg={"background": a.background}, on_progress=cb)
         counts = Counter(s["status"] for s in res["samples"])
         print(f"scores: {rd.results_json} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))})")
     return 0
@@ -289,6 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="score run directories (writes metrics.json per sample, results.json)")
     e.add_argument("runs", nargs="+", metavar="RUN", help="run directories (the --out of `bench run`)")
     e.add_argument("--data", help="dataset directory (default: the one recorded in run.json)")
+    e.add_argument("--background", default="plate", choices=["plate", "flat"],
+                   help="image metrics see predictions over the sample's background plate where it has one (default), "
+                        "or over the flat background colour as rendered (another protocol id)")
     e.set_defaults(fn=cmd_eval)
     b = sub.add_parser("board", help="build the static HTML leaderboard from scored runs")
     b.add_argument("runs", nargs="+", metavar="RUN", help="scored run directories (`bench eval` first) or bundles (`bench export`)")

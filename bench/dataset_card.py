@@ -56,10 +56,11 @@ def card_text(root: Path) -> str:
              f"{len(ok)} samples ok, {len(failed)} failed (failures are kept in manifest.jsonl with their reason); "
              f"{len({r['object_id'] for r in ok})} objects; manifest sha256 `{manifest_sha}`.", ""]
     lines += ["## Sources and licences", "", "| source | licence | samples | objects |", "|---|---|---:|---:|"]
-    src = Counter((m["asset"]["source"], m["asset"].get("license") or "unknown") for m in metas)
-    for (s, lic), n in sorted(src.items()):
-        objs = {m["object_id"] for m in metas if (m["asset"]["source"], m["asset"].get("license") or "unknown") == (s, lic)}
-        lines.append(f"| {s} | {lic} | {n} | {len(objs)} |")
+    licence = lambda m: (m["asset"]["source"], m["asset"].get("license") or "unknown")  # noqa: E731
+    src = Counter(licence(m) for m in metas)
+    for key, n in sorted(src.items()):
+        objs = {m["object_id"] for m in metas if licence(m) == key}
+        lines.append(f"| {key[0]} | {key[1]} | {n} | {len(objs)} |")
     lines += ["", "## Counts", ""]
     for title, key in (("by shape family", "category"), ("by physics", "physics_model"), ("by scenario", "scenario"),
                        ("by split", "split")):

@@ -107,12 +107,14 @@ def _param_cells(params: dict[str, Any]) -> dict[str, Any]:
 GT_DERIVED_MARK = "†"
 
 
-def method_label(spec: dict[str, Any], config: dict[str, Any] | None) -> str:
-    """The board label: the card's label, the budget class of a method's configuration ("bench" / "paper"), and
-    GT_DERIVED_MARK when the method reads canonical Gaussians, GT surface tracks or GT physics."""
+def method_label(spec: dict[str, Any], config: dict[str, Any] | None, budget: str | None = None) -> str:
+    """The board label: the card's label, the budget class of a method's configuration ("bench" / "paper": the
+    YAML's, else the validated default ``budget`` the run recorded), and GT_DERIVED_MARK when the method reads
+    canonical Gaussians, GT surface tracks or GT physics."""
     label = str(spec["label"])
-    if spec.get("kind") != "baseline" and config and config.get("budget"):  # runs before 2026-12-03 record none
-        label += f" [{config['budget']}]"
+    budget = (config or {}).get("budget") or budget
+    if spec.get("kind") != "baseline" and budget:  # runs before 2026-12-03 record none
+        label += f" [{budget}]"
     inp = spec.get("inputs") or {}
     if any(inp.get(k) for k in ("canonical", "tracks", "gt_physics")):
         label += f" {GT_DERIVED_MARK}"
@@ -127,7 +129,7 @@ def sample_table(results: list[dict[str, Any]]) -> pd.DataFrame:
         for s in res["samples"]:
             cost = s.get("cost") or {}
             row: dict[str, Any] = {"track": res.get("track") or s.get("track") or s["scenario"], "method": spec["name"],
-                                   "label": method_label(spec, res.get("config")), "kind": spec["kind"],
+                                   "label": method_label(spec, res.get("config"), res.get("budget")), "kind": spec["kind"],
                                    "split": s["split"],
                                    "sample_id": s["sample_id"], "object_id": s["object_id"], "category": s["category"],
                                    "physics_model": s["physics_model"], "scenario": s["scenario"],

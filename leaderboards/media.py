@@ -37,8 +37,14 @@ def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_
     """Write a GIF: each row one view (monocular first, held-out views next), left GT, right prediction, each
     panel upscaled to ``PANEL_PX`` and labelled in the image (view, GT / method, frame, observed / future).
 
+    The prediction is shown as the run was scored: over the sample's background plate when the eval config says
+    ``background: plate`` and the sample has one (metrics.evaluate.composite_over_plate).
     Returns None (writes nothing) when the dataset or the predicted frames are not on this machine.
     """
+    import json
+
+    from metrics.evaluate import composite_over_plate
+
     from core.dataset import SampleDir
     from core.names import child
     from core.rundir import RunSample
@@ -51,10 +57,15 @@ def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_
     views = [mono] + [v for v in sample.views if v != mono]
     rows = []
     run_sample = RunSample(child(run_dir, sample_id, "sample id", run_dir / "results.json"))
+    res = run_dir / "results.json"
+    over_plate = (json.loads(res.read_text()).get("eval_config") or {}).get("background", "plate") == "plate" \
+        if res.exists() else True
     for view in views[:max_views]:
         pred = run_sample.read_frames(view, sample.n_frames)
         if pred is None:
             continue
+        if over_plate:
+            pred = composite_over_plate(pred, sample.plate(view), sample.meta["render"]["background"])
         scale = max(1, PANEL_PX // sample.meta["render"]["width"])
         tag = "seen" if view in sample.seen_views else "held out"
         rows.append([np.concatenate([

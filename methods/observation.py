@@ -44,6 +44,21 @@ def visible_world(world: dict, inputs: MethodInputs) -> dict:
     return out
 
 
+MATTING = ("frames of samples with a background plate (Blender GT) reach a method that reads masks matted onto the "
+           "flat background colour: rgb + (1 - alpha) * (background - plate), exactly the background where alpha = 0 "
+           "(the scene and the object's shadow leave with the mask, as in the papers' segmented, plain-background "
+           "inputs); the method renders over that colour and evaluation composites its frames over the plate")
+
+
+def matte(rgb: np.ndarray, alpha: np.ndarray, plate: np.ndarray, background: tuple[float, float, float]) -> np.ndarray:
+    """Observed frames (T, H, W, 3) over the scene -> over the flat ``background`` (``MATTING``): the inverse of
+    evaluation's composite ``rgb + (1 - alpha) * (plate - background)`` wherever the object covers a pixel."""
+    a = np.asarray(alpha, np.float32)[..., None]
+    bg = np.asarray(background, np.float32)
+    out = np.clip(rgb + (1.0 - a) * (bg - plate), 0.0, 1.0)
+    return np.where(a > 0.0, out, bg).astype(np.float32)
+
+
 def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
     s = SampleDir(Path(sample_path))
     meta = s.meta
@@ -59,6 +74,9 @@ def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:
         frames = [s.frame(v, t) for t in range(t_obs)]
         if inputs.rgb:
             obs.rgb[v] = np.stack([f[0] for f in frames])
+            plate = s.plate(v) if inputs.masks else None
+            if plate is not None:
+                obs.rgb[v] = matte(obs.rgb[v], np.stack([f[1] for f in frames]), plate, obs.background)
         if inputs.masks:
             obs.alpha[v] = np.stack([f[1] for f in frames])
             manip = [s.main.manip(v, t) for t in range(t_obs)]

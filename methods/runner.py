@@ -210,6 +210,7 @@ def run_method(method_name: str, data_root: Path, split: str, out_root: Path, co
     n_threads = thread_share(1, threads if threads is not None else method.cfg.get("threads"))
     record = {**({"track": track} if track else {}),
               "format": RUN_FORMAT, "method": method.name, "method_spec": method.spec().to_json(), "config": config,
+              "budget": method.cfg.get("budget"),  # the validated budget class (a YAML may leave it to the default)
               "config_sha256": sha256_bytes(dumps(config).encode()), "dataset": str(data_root.resolve()),
               "dataset_manifest_sha256": sha256_bytes((data_root / "manifest.jsonl").read_bytes()),
               "split": split, "timeout_s": limit, "threads": n_threads, "parameter_ranges": ranges,

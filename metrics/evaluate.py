@@ -33,7 +33,18 @@ EVAL_FORMAT = "physrecon-metrics/1"
 IMAGE_METRICS = tuple(n for n, m in METRICS.items() if m.kind == "image")
 GEOMETRY_METRICS = tuple(n for n, m in METRICS.items() if m.kind == "points")
 TRACK_METRICS = tuple(n for n, m in METRICS.items() if m.kind == "tracks")
-DEFAULT_EVAL = {"emd_n": 256, "emd_seed": 0, "chamfer_n": None, "chamfer_seed": 0, "iou_threshold": 0.5, "lpips": True}
+DEFAULT_EVAL = {"emd_n": 256, "emd_seed": 0, "chamfer_n": None, "chamfer_seed": 0, "iou_threshold": 0.5, "lpips": True,
+                "background": "plate"}
+#: how a prediction meets the GT's background before the image metrics (eval config ``background``)
+BACKGROUND_CONVENTIONS = {
+    "plate": ("Image metrics see each predicted frame composited over the sample's background plate where the sample "
+              "has one (Blender GT: background/<view>.png, the view rendered without the object): "
+              "rgb' = rgb + (1 - alpha) * (plate - background), with the prediction's alpha and the flat colour "
+              "sample.json render.background it was rendered over. The plate has no object shadow and the "
+              "prediction is not Cycles-shaded: that is the renderer gap every method and the oracle keep. Samples "
+              "without a plate (splat GT: flat background) are scored as rendered."),
+    "flat": "Image metrics see each predicted frame as rendered, over the flat background colour (no plate).",
+}
 NOT_RUN = "not_run"
 _TRACKS = {"freefall": "freefall", "interaction": "interaction", "transfer": "transfer"}
 _warned: set[str] = set()
@@ -78,6 +89,18 @@ def _exclude_manipulator(pred: tuple[np.ndarray, np.ndarray], gt: list[tuple[np.
             rgb[t][on] = gt[t][0][on]
             alpha[t][on] = gt[t][1][on]
     return rgb, alpha
+
+
+def composite_over_plate(pred: tuple[np.ndarray, np.ndarray], plate: np.ndarray | None,
+                         background: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``BACKGROUND_CONVENTIONS["plate"]``: predicted (rgb (T,H,W,3), alpha (T,H,W)) rendered over the flat
+    ``background`` colour -> over ``plate`` (H, W, 3); unchanged when there is no plate."""
+    if plate is None:
+        return pred
+    rgb, alpha = pred
+    bg = np.asarray(background, np.float32)
+    out = rgb + (1.0 - alpha[..., None]) * (np.asarray(plate, np.float32) - bg)
+    return np.clip(out, 0.0, 1.0).astype(np.float32), alpha
 
 
 def _image_rows(pred: tuple[np.ndarray, np.ndarray], gt: list[tuple[np.ndarray, np.ndarray]], metrics) -> dict[str, list[float]]:
@@ -174,6 +197,8 @@ def evaluate_sample(sample_path: Path, run_sample: Path, cfg: dict[str, Any],
         if fr is None:
             continue
         gt_frames = [gt.frame(view, t) for t in range(T)]
+        if cfg.get("background", "plate") == "plate":
+            fr = composite_over_plate(fr, s.plate(view), s.meta["render"]["background"])
         fr = _exclude_manipulator(fr, gt_frames, [gt.manip(view, t) for t in range(T)])
         per_view[view] = _image_rows(fr, gt_frames, image)
         for n, _spec, fn, kw in batch:  # metrics that take every frame of the view at once (LPIPS)
@@ -214,7 +239,7 @@ def _hashes(sample_path: Path, run_sample: Path, run: dict[str, Any]) -> dict[st
     pred_dir = RunSample(run_sample).pred_dir
     pred = {str(p.relative_to(run_sample)): sha256_file(p) for p in sorted(pred_dir.rglob("*")) if p.is_file()}
     gt = {str(p.relative_to(sample_path)): sha256_file(p) for p in sorted(sample_path.rglob("*"))
-          if p.is_file() and (p.parts[-3:-2] == ("rgb",) or p.parent.name in ("gt", "transfer"))}
+          if p.is_file() and (p.parts[-3:-2] == ("rgb",) or p.parent.name in ("gt", "transfer", "background"))}
     return {"pred": pred, "gt": gt, "predictions_sha256": digest(pred), "ground_truth_sha256": digest(gt),
             "config_sha256": run.get("config_sha256")}
 
@@ -229,7 +254,11 @@ def protocol_of(manifest_sha256: str | None, split: str, track: str | None, cfg:
     lp = lpips_status(cfg) if lp is None else lp
     used = [*IMAGE_METRICS, *(["lpips"] if lp["status"] == "ok" else []), *GEOMETRY_METRICS, *TRACK_METRICS,
             *(n for n, spec in METRICS.items() if spec.kind == "params")]
-    conventions = {"phases": PHASE_CONVENTION, **{n: METRICS[n].convention for n in used}}
+    if cfg.get("background", "plate") not in BACKGROUND_CONVENTIONS:
+        raise UserError("eval config", f"background '{cfg.get('background')}' is not a known convention",
+                        f"use one of {', '.join(BACKGROUND_CONVENTIONS)}")
+    conventions = {"phases": PHASE_CONVENTION, "background": BACKGROUND_CONVENTIONS[cfg.get("background", "plate")],
+                   **{n: METRICS[n].convention for n in used}}
     pin = protocol_inputs(manifest_sha256, split, track, cfg, conventions)
     return conventions, pin, protocol_id(pin)
 
@@ -269,7 +298,8 @@ def evaluate_run(run_root: Path, data_root: Path | None = None, cfg: dict[str, A
             on_progress(i, len(sids), m)
     conventions, pin, pid = protocol_of(run.get("dataset_manifest_sha256"), run["split"], run.get("track"), cfg, lp)
     summary = {"format": EVAL_FORMAT, "method": run["method"], "method_spec": run["method_spec"], "split": run["split"],
-               "track": run.get("track"), "config": run.get("config"), "config_sha256": run["config_sha256"],
+               "track": run.get("track"), "config": run.get("config"), "budget": run.get("budget"),
+               "config_sha256": run["config_sha256"],
                "dataset": str(data_root), "dataset_manifest_sha256": run.get("dataset_manifest_sha256"),
                "versions": run.get("versions"), "eval_config": cfg, "lpips": lp, "protocol": conventions,
                "protocol_inputs": pin, "protocol_id": pid, "seed_group": run.get("seed_group"),

@@ -20,6 +20,7 @@ so the two agree to rounding, not bit for bit. Forward only: the adjoint keeps t
 from typing import Any
 
 from physics.mpm.runtime import ensure_taichi, taichi_types
+from physics.mpm.stencil import make_stencil
 
 _CACHE: dict = {}
 
@@ -30,17 +31,12 @@ def get_colored_kernels(precision: str = "float32") -> dict[str, Any]:
         return _CACHE[precision]
     ti, real, vec3, ivec3, nd = taichi_types(precision)
 
-    @ti.func
-    def base_and_fx(xp, lo, inv_dx, gmax):
-        X = (xp - lo) * inv_dx
-        base = ti.cast(ti.floor(X - 0.5), ti.i32)
-        base = ti.max(ti.min(base, gmax), 0)
-        return base, X - ti.cast(base, real)
+    stencil = make_stencil(ti, real)  # the same stencil as physics/mpm/kernels.py
 
     @ti.kernel
     def cell_of(s: ti.i32, x: nd, cell: nd, cnt: nd, lo: vec3, gmax: ivec3, dx: real):
         for p in range(x.shape[1]):
-            base, _ = base_and_fx(x[s, p], lo, 1.0 / dx, gmax)
+            base, _fx, _w0, _w1, _w2 = stencil(x[s, p], lo, 1.0 / dx, gmax)
             c = (base[0] * (gmax[1] + 1) + base[1]) * (gmax[2] + 1) + base[2]
             cell[p] = c
             ti.atomic_add(cnt[c], 1)
@@ -90,8 +86,8 @@ def get_colored_kernels(precision: str = "float32") -> dict[str, Any]:
                 acc_m = ti.Vector.zero(real, 27)
                 for q in range(start[c], start[c] + n_c):
                     p = order[q]
-                    base, fx = base_and_fx(x[s, p], lo, 1.0 / dx, gmax)
-                    w = [0.5 * (1.5 - fx) ** 2, 0.75 - (fx - 1.0) ** 2, 0.5 * (fx - 0.5) ** 2]
+                    base, fx, w0, w1, w2 = stencil(x[s, p], lo, 1.0 / dx, gmax)
+                    w = [w0, w1, w2]
                     affine = tau[p] + mass[p] * C[s, p]
                     mv = mass[p] * v[s, p]
                     for i, j, k in ti.static(ti.ndrange(3, 3, 3)):

@@ -20,6 +20,7 @@ factor with det -1 (inverted elements are not fixed up).
 from typing import Any
 
 from physics.mpm.runtime import taichi_types
+from physics.mpm.stencil import make_stencil
 
 NEWTON_ITERS = 5
 GROUND_CODE = {"none": 0, "sticky": 1, "slip": 2, "separate": 3}
@@ -53,17 +54,7 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
         J = F.determinant()
         return 2.0 * mu * (F - R) @ F.transpose() + ti.Matrix.identity(real, 3) * (la * J * (J - 1.0))
 
-    @ti.func
-    def stencil(xp, lo, inv_dx, gmax):
-        """Base node, fractional offset and quadratic B-spline weights of a particle."""
-        X = (xp - lo) * inv_dx
-        base = ti.cast(ti.floor(X - 0.5), ti.i32)
-        base = ti.max(ti.min(base, gmax), 0)
-        fx = X - ti.cast(base, real)
-        w0 = 0.5 * (1.5 - fx) ** 2
-        w1 = 0.75 - (fx - 1.0) ** 2
-        w2 = 0.5 * (fx - 0.5) ** 2
-        return base, fx, w0, w1, w2
+    stencil = make_stencil(ti, real)  # base node, fractional offset and quadratic B-spline weights of a particle
 
     @ti.kernel
     def stress(s: ti.i32, C: nd, F: nd, E: nd, nu: nd, vol: nd, tau: nd, dx: real, dt: real):
