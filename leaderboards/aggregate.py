@@ -215,14 +215,17 @@ def mean_std(x: pd.Series) -> tuple[Any, float, int]:
     return float(num.mean()), float(num.std(ddof=0)), int(num.size)
 
 
-def mean_ci(x: pd.Series) -> tuple[Any, float, float]:
-    """(mean, lo, hi): the seeded bootstrap interval of the mean (``leaderboards.stats``); "n/a" kept."""
+def mean_ci(x: pd.Series, objects: pd.Series | None = None) -> tuple[Any, float, float]:
+    """(mean, lo, hi): the seeded bootstrap interval of the mean (``leaderboards.stats``), resampling ``objects``
+    (aligned with ``x``: each sample's object) when given; "n/a" kept."""
     from leaderboards.stats import bootstrap_ci
 
     vals = list(x)
     if vals and all(v == NA for v in vals):
         return NA, math.nan, math.nan
-    return bootstrap_ci([v for v in vals if not isinstance(v, str)])
+    objs = None if objects is None else list(objects)
+    keep = [i for i, v in enumerate(vals) if not isinstance(v, str)]
+    return bootstrap_ci([vals[i] for i in keep], clusters=None if objs is None else [objs[i] for i in keep])
 
 
 def aggregate(samples: pd.DataFrame, by: Iterable[str] = (), columns: Iterable[str] | None = None) -> pd.DataFrame:
@@ -247,7 +250,9 @@ def aggregate(samples: pd.DataFrame, by: Iterable[str] = (), columns: Iterable[s
         for c in cols:
             if c in g:
                 row[c], row[f"{c}:std"], row[f"{c}:n"] = (NA, math.nan, 0) if all_na else mean_std(ok[c])
-                row[f"{c}:lo"], row[f"{c}:hi"] = (math.nan, math.nan) if all_na else mean_ci(ok[c])[1:]
+                objs = (ok["dataset"].astype(str) + "::" + ok["object_id"].astype(str)
+                        if {"dataset", "object_id"} <= set(ok.columns) else None)
+                row[f"{c}:lo"], row[f"{c}:hi"] = (math.nan, math.nan) if all_na else mean_ci(ok[c], objs)[1:]
         rows.append(row)
     out = pd.DataFrame(rows)
     if by and not out.empty:

@@ -26,10 +26,15 @@ def per_sample(s: pd.DataFrame, column: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def objects_of(s: pd.DataFrame) -> dict[str, str]:
+    """{sample key: its object (dataset + object id)}: the cluster the bootstrap resamples (leaderboards.stats)."""
+    return {f"{r['dataset']}::{r['sample_id']}": f"{r['dataset']}::{r['object_id']}" for _, r in s.iterrows()}
+
+
 def rank_held(s: pd.DataFrame, column: str = "psnr/future", higher_is_better: bool = True) -> dict[str, float]:
-    """Per method label: the fraction of bootstrap resamples in which it holds its rank (common samples)."""
+    """Per method label: the fraction of bootstrap resamples (of objects) in which it holds its rank (common samples)."""
     vals = {m: {k: v for k, v in d.items() if not math.isnan(v)} for m, d in per_sample(s, column).items()}
-    return rank_stability(vals, higher_is_better) if len(vals) > 1 else {m: math.nan for m in vals}
+    return rank_stability(vals, higher_is_better, clusters=objects_of(s)) if len(vals) > 1 else {m: math.nan for m in vals}
 
 
 @dataclass
@@ -81,7 +86,8 @@ def build_paired(s: pd.DataFrame, track: str) -> list[PairedTable]:
     for col, header, dec, hib in PAIRED_METRICS:
         vals = per_sample(s, col)
         methods = list(dict.fromkeys(str(label) for label in s["label"] if str(label) in vals))
-        cells = {(a, b): paired_difference(vals[a], vals[b], hib) for a in methods for b in methods if a != b}
+        objects = objects_of(s)
+        cells = {(a, b): paired_difference(vals[a], vals[b], hib, clusters=objects) for a in methods for b in methods if a != b}
         better = "higher" if hib else "lower"
         out.append(PairedTable(f"{track}-paired-{col.split('/')[0]}", f"Paired differences — {header}", methods, cells, dec,
                                caption=(f"Row minus column over the samples both scored ({better} is better): mean "

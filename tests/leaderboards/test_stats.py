@@ -55,3 +55,28 @@ def test_rank_stability():
     tie = {"a": a, "b": {k: a[k] + (1.0 if i % 2 else -1.0) for i, k in enumerate(keys)}}  # same mean, noisy order
     st = rank_stability(tie, higher_is_better=True)
     assert 0.35 < st["a"] < 0.65 and st["a"] == pytest.approx(st["b"])
+
+
+def test_cluster_bootstrap_resamples_objects_not_samples():
+    """Three identical samples per object carry one object's worth of information: resampling objects must give
+    exactly the plain bootstrap of the per-object values, and the naive bootstrap over samples is ~sqrt(3) too
+    narrow."""
+    from leaderboards.stats import bootstrap_ci, paired_difference, rank_stability
+
+    u = np.random.default_rng(1).normal(0.0, 1.0, 12)
+    x, objs = np.repeat(u, 3), np.repeat([f"o{i}" for i in range(12)], 3)
+    m_obj, lo_obj, hi_obj = bootstrap_ci(x, clusters=list(objs))
+    m_ref, lo_ref, hi_ref = bootstrap_ci(u)
+    np.testing.assert_allclose([m_obj, lo_obj, hi_obj], [m_ref, lo_ref, hi_ref], rtol=1e-12, atol=1e-12)
+    _, lo_naive, hi_naive = bootstrap_ci(x)
+    assert 1.4 < (hi_obj - lo_obj) / (hi_naive - lo_naive) < 2.1
+    assert bootstrap_ci(x[:3], clusters=list(objs[:3]))[1:] == (u[0], u[0])  # one object: no spread to resample
+    # paired differences and rank stability resample the same units
+    a = {f"s{i:03d}": float(v) for i, v in enumerate(x)}  # keys sort in object order, as the references' do
+    b = {f"s{i:03d}": 0.0 for i in range(len(x))}
+    cl = {f"s{i:03d}": str(o) for i, o in enumerate(objs)}
+    p = paired_difference(a, b, higher_is_better=True, clusters=cl)
+    np.testing.assert_allclose([p.mean_diff, p.lo, p.hi], [m_ref, lo_ref, hi_ref], rtol=1e-12, atol=1e-12)
+    keys = [f"{i:02d}" for i in range(12)]
+    ref = rank_stability({"A": dict(zip(keys, u)), "B": dict.fromkeys(keys, 0.0)}, True)
+    assert rank_stability({"A": a, "B": b}, True, clusters=cl) == ref
