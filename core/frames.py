@@ -29,5 +29,13 @@ def read_rgba_png(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     return a[..., :3], a[..., 3]
 
 
+def replace_background(rgb: np.ndarray, alpha: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Frames (..., H, W, 3) whose uncovered part shows ``old`` (a colour or an (H, W, 3) image) -> showing ``new``:
+    ``rgb + (1 - alpha) * (new - old)``, clipped to [0, 1], float32 (the background term of "over" swapped)."""
+    a = np.asarray(alpha, np.float32)[..., None]
+    out = rgb + (1.0 - a) * (np.asarray(new, np.float32) - np.asarray(old, np.float32))
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
 def frame_name(t: int) -> str:
     return f"{t:04d}.png"

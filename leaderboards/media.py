@@ -33,16 +33,14 @@ def _labelled(img: np.ndarray, text: str, scale: int) -> np.ndarray:
 
 
 def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_views: int = 3,
-                   label: str = "prediction") -> str | None:
+                   label: str = "prediction", over_plate: bool = True) -> str | None:
     """Write a GIF: each row one view (monocular first, held-out views next), left GT, right prediction, each
     panel upscaled to ``PANEL_PX`` and labelled in the image (view, GT / method, frame, observed / future).
 
-    The prediction is shown as the run was scored: over the sample's background plate when the eval config says
-    ``background: plate`` and the sample has one (metrics.evaluate.composite_over_plate).
+    ``over_plate``: the prediction is shown as the run was scored, over the sample's background plate where it has
+    one (eval config ``background: plate``; metrics.evaluate.composite_over_plate).
     Returns None (writes nothing) when the dataset or the predicted frames are not on this machine.
     """
-    import json
-
     from metrics.evaluate import composite_over_plate
 
     from core.dataset import SampleDir
@@ -57,9 +55,6 @@ def comparison_gif(dataset: Path, run_dir: Path, sample_id: str, out: Path, max_
     views = [mono] + [v for v in sample.views if v != mono]
     rows = []
     run_sample = RunSample(child(run_dir, sample_id, "sample id", run_dir / "results.json"))
-    res = run_dir / "results.json"
-    over_plate = (json.loads(res.read_text()).get("eval_config") or {}).get("background", "plate") == "plate" \
-        if res.exists() else True
     for view in views[:max_views]:
         pred = run_sample.read_frames(view, sample.n_frames)
         if pred is None:

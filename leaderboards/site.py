@@ -389,7 +389,9 @@ def _sample_pages(env: Any, common: dict[str, Any], out: Path, results: list[dic
         for r, s in entries:
             spec, run_dir = r["method_spec"], Path(r["run_dir"])
             name = f"media/{slug(spec['name'])}-{slug(sid)}.gif"
-            views = comparison_gif(Path(ds), run_dir, sid, out / name, label=spec["label"]) if s["status"] == "ok" else None
+            over_plate = (r.get("eval_config") or {}).get("background", "plate") == "plate"  # as the run was scored
+            views = (comparison_gif(Path(ds), run_dir, sid, out / name, label=spec["label"], over_plate=over_plate)
+                     if s["status"] == "ok" else None)
             missing = (f"{'n/a' if s['status'] == 'not_applicable' else 'failed'}: {s.get('reason')}" if s["status"] != "ok"
                        else f"no animation: GT frames not found under {Path(ds).name}" if views is None else "")
             anims.append({"label": spec["label"], "method_href": method_href[spec["name"]], "src": name if views else None,

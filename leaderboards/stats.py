@@ -69,8 +69,10 @@ def bootstrap_ci(values: Sequence[float], n_resamples: int = N_RESAMPLES, seed: 
         return math.nan, math.nan, math.nan
     mean = float(raw.mean()) if np.isinf(raw).any() else float(x.mean())
     groups = None if clusters is None else np.asarray([str(c) for (_, c), f in zip(vals, fin) if f])
-    if x.size == 1 or (groups is not None and len(np.unique(groups)) == 1):
-        return mean, (float(x[0]) if x.size == 1 else mean), (float(x[0]) if x.size == 1 else mean)
+    if x.size == 1:
+        return mean, float(x[0]), float(x[0])
+    if groups is not None and len(np.unique(groups)) == 1:  # one object: nothing to resample
+        return mean, mean, mean
     means = _resample_means(x, n_resamples, seed, groups)
     a = (1.0 - level) / 2.0
     return mean, float(np.quantile(means, a)), float(np.quantile(means, 1.0 - a))
@@ -128,12 +130,10 @@ def rank_stability(values: dict[str, dict[str, float]], higher_is_better: bool, 
         means = X[:, idx].mean(axis=2)  # (M, R)
     else:  # resample objects: per-object sums and counts (inf stays inf: it ranks above every finite value)
         inv = _cluster_index(groups)
-        onehot = np.zeros((len(keys), inv.max() + 1))
-        onehot[np.arange(len(keys)), inv] = 1.0
+        counts = np.bincount(inv).astype(np.float64)  # (C,)
         with np.errstate(invalid="ignore"):
-            sums = np.stack([np.bincount(inv, weights=row, minlength=onehot.shape[1]) for row in X])  # (M, C)
-        counts = onehot.sum(0)
-        idx = rng.integers(0, onehot.shape[1], size=(n_resamples, onehot.shape[1]))
+            sums = np.stack([np.bincount(inv, weights=row) for row in X])  # (M, C)
+        idx = rng.integers(0, len(counts), size=(n_resamples, len(counts)))
         means = sums[:, idx].sum(axis=2) / counts[idx].sum(axis=1)[None]  # (M, R)
     ranks = np.argsort(np.argsort(sign * means, axis=0, kind="stable"), axis=0, kind="stable")
     return {m: float((ranks[i] == base[i]).mean()) for i, m in enumerate(methods)}

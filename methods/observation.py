@@ -53,10 +53,10 @@ MATTING = ("frames of samples with a background plate (Blender GT) reach a metho
 def matte(rgb: np.ndarray, alpha: np.ndarray, plate: np.ndarray, background: tuple[float, float, float]) -> np.ndarray:
     """Observed frames (T, H, W, 3) over the scene -> over the flat ``background`` (``MATTING``): the inverse of
     evaluation's composite ``rgb + (1 - alpha) * (plate - background)`` wherever the object covers a pixel."""
-    a = np.asarray(alpha, np.float32)[..., None]
+    from core.frames import replace_background
+
     bg = np.asarray(background, np.float32)
-    out = np.clip(rgb + (1.0 - a) * (bg - plate), 0.0, 1.0)
-    return np.where(a > 0.0, out, bg).astype(np.float32)
+    return np.where(np.asarray(alpha)[..., None] > 0.0, replace_background(rgb, alpha, plate, bg), bg).astype(np.float32)
 
 
 def build_observation(sample_path: Path, inputs: MethodInputs) -> Observation:

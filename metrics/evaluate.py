@@ -95,12 +95,12 @@ def composite_over_plate(pred: tuple[np.ndarray, np.ndarray], plate: np.ndarray 
                          background: Any) -> tuple[np.ndarray, np.ndarray]:
     """``BACKGROUND_CONVENTIONS["plate"]``: predicted (rgb (T,H,W,3), alpha (T,H,W)) rendered over the flat
     ``background`` colour -> over ``plate`` (H, W, 3); unchanged when there is no plate."""
+    from core.frames import replace_background
+
     if plate is None:
         return pred
     rgb, alpha = pred
-    bg = np.asarray(background, np.float32)
-    out = rgb + (1.0 - alpha[..., None]) * (np.asarray(plate, np.float32) - bg)
-    return np.clip(out, 0.0, 1.0).astype(np.float32), alpha
+    return replace_background(rgb, alpha, np.asarray(background, np.float32), plate), alpha
 
 
 def _image_rows(pred: tuple[np.ndarray, np.ndarray], gt: list[tuple[np.ndarray, np.ndarray]], metrics) -> dict[str, list[float]]:
