@@ -13,9 +13,14 @@ import warp as wp
 
 from physics.errors import SimulationDiverged
 from physics.spring_mass import kernels as K
+from physics.spring_mass.parallel import default_threads
 from physics.spring_mass.params import SpringMassParams, particle_masses
 
 _LAW = {"spring_gaus": K.LAW_SPRING_GAUS, "phystwin": K.LAW_PHYSTWIN}
+#: how ``Engine.forward`` issues substeps (same bytes in each): captured frame graph, fused launches, tape kernels
+FORWARD_MODES = ("graph", "fused", "tape")
+#: springs / particles per launch index of the forward-only block kernels (CPU per-index setup amortised)
+_CHUNK = 64
 _GROUND = {"none": K.GROUND_NONE, "spring_gaus": K.GROUND_SPRING_GAUS, "phystwin": K.GROUND_PHYSTWIN}
 
 
@@ -35,7 +40,8 @@ class Engine:
         self, x0: np.ndarray, edges: np.ndarray, rest: np.ndarray, params: SpringMassParams,
         n_frames: int, fps: float, substeps: int, gravity, controls: np.ndarray | None,
         control_edges: np.ndarray | None, device: str = "cpu", precision: str = "float32",
-        control_rest: np.ndarray | None = None,
+        control_rest: np.ndarray | None = None, mode: str = "graph",
+        threads: int | None = None,
     ) -> None:
         self.kern = K.get_kernels(precision)
         self.np_dtype = np.float32 if precision == "float32" else np.float64
@@ -62,11 +68,13 @@ class Engine:
         self.w_rest = arr(self.rest.astype(self.np_dtype) if self.s else np.ones(1, self.np_dtype))
         rows = np.concatenate([self.edges[:, 0], self.edges[:, 1]]).astype(np.int64)
         sid = np.concatenate([np.arange(self.s), np.arange(self.s)]).astype(np.int32)
-        sign = np.concatenate([np.ones(self.s), -np.ones(self.s)]).astype(self.np_dtype)
-        offs, (sid, sign) = _csr(self.n, rows, [sid, sign])
+        offs, (sid,) = _csr(self.n, rows, [sid])
+        # CSR per particle: first the springs where it is endpoint 0 (force as computed), from mids[i] on
+        # those where it is endpoint 1 (the opposite); a stable sort keeps each run in spring order
+        mids = offs[:-1] + (np.bincount(self.edges[:, 0], minlength=self.n) if self.s else 0)
         self.w_offsets = wp.array(offs, dtype=wp.int32, device=device)
+        self.w_mids = wp.array(np.ascontiguousarray(mids, np.int32), dtype=wp.int32, device=device)
         self.w_adj = wp.array(sid if sid.size else np.zeros(1, np.int32), dtype=wp.int32, device=device)
-        self.w_sign = arr(sign if sign.size else np.zeros(1, self.np_dtype))
         self.w_mass = arr(self.mass.astype(self.np_dtype))
 
         # control springs: rows (control, particle); rest = initial distance unless ``control_rest`` is given
@@ -91,36 +99,90 @@ class Engine:
         self.w_cctrl = wp.array(cc if cc.size else np.zeros(1, np.int32), dtype=wp.int32, device=device)
         self.w_crest = arr(cr if cr.size else np.zeros(1, self.np_dtype))
         self.w_dummy_ctrl = wp.zeros(1, dtype=self.vec3, device=device)
+        if mode not in FORWARD_MODES:
+            raise ValueError(f"mode must be one of {FORWARD_MODES}, got {mode!r}")
+        self.mode = mode
         self._grad_bufs = None
         self._fwd_bufs = None
+        self._replay = None
+        self._chunk = _CHUNK if wp.get_device(device).is_cpu else 1  # a GPU wants one element per thread
+        self.threads = default_threads() if threads is None else max(1, int(threads))
 
     # ---------------------------------------------------------------- parameters
     def set_params(self, k_spring: np.ndarray, c_spring: np.ndarray, friction: float, restitution: float) -> None:
-        """Upload per-spring stiffness/damping and the contact coefficients (float64 host values)."""
-        mk = lambda a: wp.array(np.ascontiguousarray(a, dtype=self.np_dtype), dtype=self.scalar,  # noqa: E731
-                                device=self.device, requires_grad=True)
+        """Upload per-spring stiffness/damping and the contact coefficients (float64 host values).
+
+        Later calls write into the same arrays, so a captured frame graph stays valid."""
         one = np.ones(1)
-        self.w_k = mk(k_spring if self.s else one)
-        self.w_c = mk(c_spring if self.s else one * 0)
-        self.w_mu = mk(np.array([max(float(friction), 0.0)]))
-        self.w_e = mk(np.array([min(max(float(restitution), 0.0), 1.0)]))
+        values = {"w_k": k_spring if self.s else one, "w_c": c_spring if self.s else one * 0,
+                  "w_mu": np.array([max(float(friction), 0.0)]),
+                  "w_e": np.array([min(max(float(restitution), 0.0), 1.0)])}
+        for name, a in values.items():
+            a = np.ascontiguousarray(np.broadcast_to(a, getattr(self, name).shape) if hasattr(self, name) else a,
+                                     dtype=self.np_dtype)
+            if hasattr(self, name):
+                getattr(self, name).assign(a)
+            else:
+                setattr(self, name, wp.array(a, dtype=self.scalar, device=self.device, requires_grad=True))
+        if not hasattr(self, "w_kl"):
+            self.w_kl = wp.zeros_like(self.w_k, requires_grad=False)
+            self.w_ceff = wp.zeros_like(self.w_c, requires_grad=False)
+        if self.s:  # k / l0 and c / l0 once per upload, for the forward-only block kernels
+            wp.launch(self.kern["per_length"], dim=self.s, device=self.device,
+                      inputs=[self.w_k, self.w_c, self.w_rest, self.law, self.w_kl, self.w_ceff])
 
     # ---------------------------------------------------------------- stepping
-    def _substep(self, t: int, s: int, x, v, f, g, x_out, v_out) -> None:
-        """One substep: spring forces (per spring), their per-particle sums + control springs, integration."""
+    def _substep(self, t: int, s: int, x, v, f, g, x_out, v_out, fused: bool = False, ctrl=None,
+                 springs: tuple[int, int] | None = None, particles: tuple[int, int] | None = None,
+                 sync=None, sub: int = 0) -> None:
+        """One substep: spring forces (per spring), their per-particle sums + control springs, integration.
+
+        ``fused`` (forward only) sums and integrates in one launch; same arithmetic, same bytes. ``ctrl``
+        replaces this frame's two control arrays (the staging buffers a captured graph reads). ``springs`` /
+        ``particles`` restrict the launches to [start, stop) shares and ``sync(index)`` is issued after each
+        pass (the multi-threaded replay, physics/spring_mass/parallel.py)."""
         p, kern = self.params, self.kern
-        if self.s:
-            wp.launch(kern["spring_forces"], dim=self.s, device=self.device, inputs=[
-                x, v, self.w_edges, self.w_rest, self.w_k, self.w_c, float(p.p_k), self.law,
-                int(bool(p.dashpot_axial)), f])
-        c0 = self.controls[t] if self.controls is not None else self.w_dummy_ctrl
-        c1 = self.controls[t + 1] if self.controls is not None else self.w_dummy_ctrl
-        wp.launch(kern["gather_forces"], dim=self.n, device=self.device, inputs=[
-            x, f, self.w_offsets, self.w_adj, self.w_sign, self.w_coffs, self.w_cctrl, self.w_crest, c0, c1,
-            float(s + 1) / self.S, float(p.control_stiffness), g])
-        wp.launch(kern["integrate"], dim=self.n, device=self.device, inputs=[
-            x, v, g, self.w_mass, self.gravity, self.dt, float(p.drag), self.ground, float(p.ground_height),
-            self.w_e, self.w_mu, x_out, v_out])
+        s0, s1 = springs if springs is not None else (0, self.s)
+        n0, n1 = particles if particles is not None else (0, self.n)
+        spring_args = [x, v, self.w_edges, self.w_rest, self.w_k, self.w_c, float(p.p_k), self.law,
+                       int(bool(p.dashpot_axial)), f]
+        if s1 > s0:
+            if fused:
+                wp.launch(kern["spring_block"], dim=-(-(s1 - s0) // self._chunk), device=self.device,
+                          inputs=[s0, s1, self._chunk] + spring_args[:4] + [self.w_kl, self.w_ceff] + spring_args[6:])
+            else:
+                wp.launch(kern["spring_forces"], dim=self.s, device=self.device, inputs=spring_args)
+        if sync is not None:
+            sync(2 * sub)
+        if ctrl is not None:
+            c0, c1 = ctrl
+        else:
+            c0 = self.controls[t] if self.controls is not None else self.w_dummy_ctrl
+            c1 = self.controls[t + 1] if self.controls is not None else self.w_dummy_ctrl
+        gather = [x, f, self.w_offsets, self.w_adj, self.w_mids, self.w_coffs, self.w_cctrl, self.w_crest, c0, c1,
+                  float(s + 1) / self.S, float(p.control_stiffness)]
+        step = [self.w_mass, self.gravity, self.dt, float(p.drag), self.ground, float(p.ground_height),
+                self.w_e, self.w_mu, x_out, v_out]
+        if fused:
+            if n1 > n0:
+                wp.launch(kern["particle_block"], dim=-(-(n1 - n0) // self._chunk), device=self.device,
+                          inputs=[n0, n1, self._chunk, x, v] + gather[1:] + step)
+            if sync is not None:
+                sync(2 * sub + 1)
+            return
+        wp.launch(kern["gather_forces"], dim=self.n, device=self.device, inputs=gather + [g])
+        wp.launch(kern["integrate"], dim=self.n, device=self.device, inputs=[x, v, g] + step)
+
+    def _frame_replay(self, X, V, F):
+        """One frame's substeps captured as graphs (CPU: warp's C++ replay, on ``self.threads`` threads;
+        CUDA: a CUDA graph); they read the control staging buffers ``self._ctrl``."""
+        from physics.spring_mass.parallel import FrameReplay
+
+        if self.controls is not None:
+            self._ctrl = (wp.zeros_like(self.controls[0]), wp.zeros_like(self.controls[0]))
+        else:
+            self._ctrl = (self.w_dummy_ctrl, self.w_dummy_ctrl)
+        return FrameReplay(self, X, V, F, self._ctrl, self.threads)
 
     def _bufs(self, count: int, grad: bool) -> tuple[list, list, list, list]:
         """``count`` position / velocity / spring-force / particle-force buffers."""
@@ -155,7 +217,11 @@ class Engine:
         return SimulationDiverged(t * self.S + self.S - 1, "unsane state at frame end", t + 1)
 
     def forward(self, x0: np.ndarray, v0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Frames (T,N,3) of positions and velocities in the engine precision."""
+        """Frames (T,N,3) of positions and velocities in the engine precision.
+
+        ``self.mode`` picks how the substeps are issued (FORWARD_MODES): "graph" replays one captured
+        frame (no per-launch Python cost), "fused" launches the two forward kernels per substep, "tape"
+        the three that ``backward`` records. All three give the same bytes (tests/physics)."""
         xs = np.zeros((self.T, self.n, 3), self.np_dtype)
         vs = np.zeros_like(xs)
         xs[0], vs[0] = x0, v0
@@ -165,13 +231,23 @@ class Engine:
         if self._fwd_bufs is None:
             self._fwd_bufs = self._bufs(2, False)
         X, V, F, G = self._fwd_bufs
+        if self.mode == "graph" and self._replay is None and self.T > 1:
+            self._replay = self._frame_replay(X, V, F)
         X[0].assign(xs[0])
         V[0].assign(vs[0])
         cur = 0
         for t in range(self.T - 1):
-            for s in range(self.S):
-                self._substep(t, s, X[cur], V[cur], F[0], G[0], X[1 - cur], V[1 - cur])
-                cur = 1 - cur
+            if self.mode == "graph":
+                if self.controls is not None:
+                    wp.copy(self._ctrl[0], self.controls[t])
+                    wp.copy(self._ctrl[1], self.controls[t + 1])
+                self._replay.run(cur)
+                cur = (cur + self.S) % 2
+            else:
+                for s in range(self.S):
+                    self._substep(t, s, X[cur], V[cur], F[0], G[0], X[1 - cur], V[1 - cur],
+                                  fused=self.mode == "fused")
+                    cur = 1 - cur
             xs[t + 1], vs[t + 1] = X[cur].numpy(), V[cur].numpy()
             if self._check(xs[t + 1], vs[t + 1]) is not None:
                 raise self._locate(t, xs[t], vs[t])
