@@ -117,14 +117,15 @@ class Engine:
         values = {"w_k": k_spring if self.s else one, "w_c": c_spring if self.s else one * 0,
                   "w_mu": np.array([max(float(friction), 0.0)]),
                   "w_e": np.array([min(max(float(restitution), 0.0), 1.0)])}
+        first = not hasattr(self, "w_k")
         for name, a in values.items():
-            a = np.ascontiguousarray(np.broadcast_to(a, getattr(self, name).shape) if hasattr(self, name) else a,
-                                     dtype=self.np_dtype)
-            if hasattr(self, name):
-                getattr(self, name).assign(a)
+            if first:
+                setattr(self, name, wp.array(np.ascontiguousarray(a, dtype=self.np_dtype), dtype=self.scalar,
+                                             device=self.device, requires_grad=True))
             else:
-                setattr(self, name, wp.array(a, dtype=self.scalar, device=self.device, requires_grad=True))
-        if not hasattr(self, "w_kl"):
+                w = getattr(self, name)
+                w.assign(np.ascontiguousarray(np.broadcast_to(a, w.shape), dtype=self.np_dtype))
+        if first:
             self.w_kl = wp.zeros_like(self.w_k, requires_grad=False)
             self.w_ceff = wp.zeros_like(self.w_c, requires_grad=False)
         if self.s:  # k / l0 and c / l0 once per upload, for the forward-only block kernels
@@ -134,7 +135,7 @@ class Engine:
     # ---------------------------------------------------------------- stepping
     def _substep(self, t: int, s: int, x, v, f, g, x_out, v_out, fused: bool = False, ctrl=None,
                  springs: tuple[int, int] | None = None, particles: tuple[int, int] | None = None,
-                 sync=None, sub: int = 0) -> None:
+                 sync=None) -> None:
         """One substep: spring forces (per spring), their per-particle sums + control springs, integration.
 
         ``fused`` (forward only) sums and integrates in one launch; same arithmetic, same bytes. ``ctrl``
@@ -153,7 +154,7 @@ class Engine:
             else:
                 wp.launch(kern["spring_forces"], dim=self.s, device=self.device, inputs=spring_args)
         if sync is not None:
-            sync(2 * sub)
+            sync(2 * s)
         if ctrl is not None:
             c0, c1 = ctrl
         else:
@@ -168,7 +169,7 @@ class Engine:
                 wp.launch(kern["particle_block"], dim=-(-(n1 - n0) // self._chunk), device=self.device,
                           inputs=[n0, n1, self._chunk, x, v] + gather[1:] + step)
             if sync is not None:
-                sync(2 * sub + 1)
+                sync(2 * s + 1)
             return
         wp.launch(kern["gather_forces"], dim=self.n, device=self.device, inputs=gather + [g])
         wp.launch(kern["integrate"], dim=self.n, device=self.device, inputs=[x, v, g] + step)

@@ -66,7 +66,7 @@ class FrameReplay:
             for s in range(eng.S):
                 eng._substep(0, s, X[cur], V[cur], F[0], None, X[1 - cur], V[1 - cur], fused=True, ctrl=ctrl,
                              springs=(s0, s1), particles=(n0, n1),
-                             sync=(lambda b: self._barrier(b)) if T > 1 else None, sub=s)
+                             sync=self._barrier if T > 1 else None)
                 cur = 1 - cur
         return cap.graph
 
