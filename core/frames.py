@@ -29,6 +29,13 @@ def read_rgba_png(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     return a[..., :3], a[..., 3]
 
 
+#: how observed Blender frames reach a method that reads masks (methods.observation.matte; shown on the board)
+MATTING = ("frames of samples with a background plate (Blender GT) reach a method that reads masks matted onto the "
+           "flat background colour: rgb + (1 - alpha) * (background - plate), exactly the background where alpha = 0 "
+           "(the scene and the object's shadow leave with the mask, as in the papers' segmented, plain-background "
+           "inputs); the method renders over that colour and evaluation composites its frames over the plate")
+
+
 def replace_background(rgb: np.ndarray, alpha: np.ndarray, old: np.ndarray, new: np.ndarray) -> np.ndarray:
     """Frames (..., H, W, 3) whose uncovered part shows ``old`` (a colour or an (H, W, 3) image) -> showing ``new``:
     ``rgb + (1 - alpha) * (new - old)``, clipped to [0, 1], float32 (the background term of "over" swapped)."""

@@ -61,6 +61,15 @@ def thread_share(workers: int, threads: int | None = None) -> int:
     return max(1, cpu_count() // max(1, int(workers)))
 
 
+def worker_threads() -> int | None:
+    """This worker's thread share as ``limit_threads`` recorded it (``PHYSRECON_THREADS``), or None when unset
+    or not a number: the one reader behind the simulators' CPU thread counts."""
+    try:
+        return max(1, int(os.environ["PHYSRECON_THREADS"]))
+    except (KeyError, ValueError):
+        return None
+
+
 def limit_threads(n: int) -> None:
     """Cap the numeric libraries of this process at ``n`` threads (call before they start their pools)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TI_NUM_THREADS"):

@@ -121,6 +121,19 @@ def method_label(spec: dict[str, Any], config: dict[str, Any] | None, budget: st
     return label
 
 
+def matted(spec: dict[str, Any], renderers: Iterable[str]) -> bool:
+    """Whether a method's observed frames were matted (core.frames.MATTING): it reads RGB and masks and one of its
+    datasets was rendered by Blender (``renderers``: the render.renderer of each)."""
+    inp = spec.get("inputs") or {}
+    return bool(inp.get("rgb", True) and inp.get("masks", True) and "blender" in set(renderers))
+
+
+def inputs_text(spec: dict[str, Any], renderers: Iterable[str]) -> str:
+    """The card's inputs, and a pointer to the matting rule where ``matted``."""
+    text = str(spec.get("inputs_text", ""))
+    return text + " (Blender GT frames matted onto the flat background colour)" if matted(spec, renderers) else text
+
+
 def sample_table(results: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per (run, sample): identity, status, cost, every metric per phase and view group."""
     rows = []

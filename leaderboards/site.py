@@ -19,7 +19,8 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
-from leaderboards.aggregate import aggregate, failures, load_results, method_table, sample_table
+from core.frames import MATTING
+from leaderboards.aggregate import aggregate, failures, inputs_text, load_results, matted, method_table, sample_table
 from leaderboards.matrix import build_matrix, gt_models, matrix_view
 from leaderboards.media import comparison_gif, frame_series, slug
 from leaderboards.plots import line_plot, scatter_plot
@@ -189,6 +190,9 @@ def build_site(run_dirs: list[Path], out: Path, title: str = "physrecon-bench le
 
     env = _env()
     specs = {r["method_spec"]["name"]: r["method_spec"] for r in results}
+    for name, spec in specs.items():
+        rends = [_renderer(r["dataset"]) for r in results if r["method_spec"]["name"] == name]
+        specs[name] = {**spec, "inputs_text": inputs_text(spec, rends), "matting": MATTING if matted(spec, rends) else None}
     method_href = {n: f"method-{slug(n)}.html" for n in specs}
     tracks = list(dict.fromkeys(samples["track"])) if not samples.empty else []
     track_href = {t: f"track-{slug(t)}.html" for t in tracks}
@@ -310,6 +314,12 @@ def _tables_index(tdir: Path) -> None:
     (tdir / "index.html").write_text(f"<!doctype html><meta charset='utf-8'><title>tables</title><h1>Exported tables</h1><ul>{items}</ul>\n")
 
 
+def _renderer(dataset: Any) -> str:
+    """render.renderer of a dataset's dataset.json ("splat" when it records none)."""
+    f = Path(str(dataset)) / "dataset.json"
+    return str(json.loads(f.read_text()).get("config", {}).get("render", {}).get("renderer", "splat")) if f.exists() else "splat"
+
+
 def dataset_notes(datasets: list[str], labels: dict[str, str] | None = None) -> list[str]:
     """One line per dataset naming its profile and the spring-mass GT discretization (docs/CONVENTIONS.md):
     parameter errors against sample-seeded anchors and against ReconPhys §4.1 hashed anchors differ in kind."""
@@ -336,6 +346,8 @@ def dataset_notes(datasets: list[str], labels: dict[str, str] | None = None) -> 
                     + (", OIDN" if rd.get("denoise") else "") + f", look {rd.get('look')})"
                     if rd.get("renderer") == "blender" else "the splat renderer (the one the Gaussian methods use)")
             line += f"; GT frames rendered by {what} at {rd.get('width')}x{rd.get('height')}"
+            if rd.get("renderer") == "blender":
+                line += f"; {MATTING}"
         lines.append(line + ".")
     return lines
 

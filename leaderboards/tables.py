@@ -133,8 +133,8 @@ def build_tables(samples: pd.DataFrame, track: str) -> list[Table]:
             [Col("material_accuracy", "MA↑", "material_accuracy", 3)]
     base = aggregate(s)
     t = [Table("main", "Leaderboard", [], MAIN_COLS, base,
-               caption="Mean over each method's successful samples with its 95 % bootstrap interval over samples "
-                       "[lo, hi]; n counts every sample; failures are counted, not dropped."),
+               caption="Mean over each method's successful samples with its 95 % bootstrap interval [lo, hi] "
+                       "(resampling objects, each object's samples together); n counts every sample; failures are counted, not dropped."),
          Table("more", "More metrics", [], MORE_COLS, base),
          Table("views", "Seen vs held-out views (future frames)", [], VIEW_COLS, base),
          Table("image", "Image metric variants (future frames, all views)", [], IMAGE_VARIANT_COLS, base),

@@ -44,14 +44,8 @@ def visible_world(world: dict, inputs: MethodInputs) -> dict:
     return out
 
 
-MATTING = ("frames of samples with a background plate (Blender GT) reach a method that reads masks matted onto the "
-           "flat background colour: rgb + (1 - alpha) * (background - plate), exactly the background where alpha = 0 "
-           "(the scene and the object's shadow leave with the mask, as in the papers' segmented, plain-background "
-           "inputs); the method renders over that colour and evaluation composites its frames over the plate")
-
-
 def matte(rgb: np.ndarray, alpha: np.ndarray, plate: np.ndarray, background: tuple[float, float, float]) -> np.ndarray:
-    """Observed frames (T, H, W, 3) over the scene -> over the flat ``background`` (``MATTING``): the inverse of
+    """Observed frames (T, H, W, 3) over the scene -> over the flat ``background`` (``core.frames.MATTING``): the inverse of
     evaluation's composite ``rgb + (1 - alpha) * (plate - background)`` wherever the object covers a pixel."""
     from core.frames import replace_background
 

@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import ast
+import atexit
 import importlib.util
 import statistics
+import shutil
 import sys
 import tempfile
 import time
@@ -58,6 +60,8 @@ def load_phystwin_kernels(root: Path):
     if missing:
         raise SystemExit(f"{src_path}: kernels {missing} not found (PhysTwin changed?)")
     tmp = Path(tempfile.mkdtemp(prefix="phystwin_kernels_")) / "phystwin_kernels.py"
+    # warp compiles the kernels lazily from this file: it lives for the run and leaves with the process
+    atexit.register(shutil.rmtree, tmp.parent, ignore_errors=True)
     tmp.write_text("\n\n".join(parts))
     spec = importlib.util.spec_from_file_location("phystwin_kernels", tmp)
     mod = importlib.util.module_from_spec(spec)

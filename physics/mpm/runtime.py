@@ -26,7 +26,9 @@ def ensure_taichi() -> Any:
 
             want = "cuda" if is_arch_supported(ti.cuda) else "cpu"
         arch = ti.cuda if want == "cuda" else ti.cpu
-        threads = os.environ.get("PHYSRECON_THREADS")  # the worker's thread share (core.processes.limit_threads)
+        from core.processes import worker_threads
+
+        threads = worker_threads()  # the worker's thread share (core.processes.limit_threads)
         ti.init(arch=arch, offline_cache=True, log_level=ti.WARN, random_seed=0, advanced_optimization=os.environ.get("PHYSRECON_TAICHI_OPT", "0") == "1",
                 **({"cpu_max_num_threads": int(threads)} if threads else {}))
         _ARCH.append(want)

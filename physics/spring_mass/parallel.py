@@ -14,18 +14,16 @@ partition only decides which thread does a given element. On CUDA the frame is o
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import warp as wp
 
 
 def default_threads() -> int:
-    """Threads for a CPU rollout: the worker's thread share (``PHYSRECON_THREADS``), else 1."""
-    try:
-        return max(1, int(os.environ.get("PHYSRECON_THREADS", "1")))
-    except ValueError:
-        return 1
+    """Threads for a CPU rollout: the worker's thread share (``core.processes.worker_threads``), else 1."""
+    from core.processes import worker_threads
+
+    return worker_threads() or 1
 
 
 def sched_yield_address() -> int:
