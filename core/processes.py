@@ -6,12 +6,14 @@ is killed, even by ``kill -9``: nothing keeps computing (or writing) after `benc
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
 import sys
 import threading
 import time
+from typing import Iterator
 
 _PR_SET_PDEATHSIG = 1
 
@@ -68,6 +70,24 @@ def worker_threads() -> int | None:
         return max(1, int(os.environ["PHYSRECON_THREADS"]))
     except (KeyError, ValueError):
         return None
+
+
+#: torch intra-op threads of every GT simulation: its reductions split by thread count, so their float bits depend
+#: on it; a fixed count makes a sample the same bytes whatever thread share its worker got
+GT_TORCH_THREADS = 1
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = GT_TORCH_THREADS) -> Iterator[None]:
+    """Run torch at ``n`` intra-op threads inside the block, the previous count restored after it."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
 
 
 def limit_threads(n: int) -> None:

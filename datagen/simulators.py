@@ -87,6 +87,15 @@ def reduced_rollout(cfg: ReducedConfig, gt: dict[str, Any], volume_pts: np.ndarr
     """Simulate the reduced-order LBS GT (Vid2Sim §3): Simplicits weights trained data-free, implicit Euler.
     With ``controls`` the cubature points within ``control_cfg.control_radius_m`` of a control point at
     frame 0 follow its displacement through the solver's control penalty (``physics.reduced.solver``)."""
+    from core.processes import torch_threads
+
+    with torch_threads():  # the same bits on any worker thread share (core.processes.GT_TORCH_THREADS)
+        return _reduced_rollout(cfg, gt, volume_pts, total_volume, v0, queries0, n_frames, fps, seed, controls, control_cfg)
+
+
+def _reduced_rollout(cfg: ReducedConfig, gt: dict[str, Any], volume_pts: np.ndarray, total_volume: float,
+                     v0: np.ndarray, queries0: list[np.ndarray], n_frames: int, fps: float, seed: int,
+                     controls: np.ndarray | None, control_cfg: Any | None) -> GTRollout:
     import torch
 
     from physics.reduced import (ReducedParams, cubature_points, simulate_reduced, train_skinning_weights,

@@ -2,8 +2,8 @@
 
 Runs ``bench gen`` as a user would (a fresh process per configuration, the same profile, seed and ``--n``),
 each into its own temporary dataset dir, and prints for each configuration the wall time (Ray's start-up
-included), the samples/hour, the efficiency against the first configuration
-(``rate / (rate_first * workers / workers_first)``), and whether every sample's files have the same SHA-256
+included), the samples/hour, the speed-up and the parallel efficiency against the first configuration
+(``rate / (rate_first * cpus / cpus_first)``, cpus = workers x threads per worker), and whether every sample's files have the same SHA-256
 (from each dataset's ``manifest.jsonl``) as the first configuration's: the same seed gives the same bytes
 whichever executor, worker count or thread share made them, or the script names the files that differ.
 
@@ -89,7 +89,8 @@ def main() -> None:
     ref = rows[0]
     print(f"\nprofile {a.profile}, n {a.n}, {os.cpu_count()} CPUs; reference {a.configs[0]}")
     for c, r in zip(a.configs, rows):
-        eff = r["samples_per_hour"] / (ref["samples_per_hour"] * r["workers"] / ref["workers"])
+        cpus, ref_cpus = r["workers"] * r["threads"], ref["workers"] * ref["threads"]
+        eff = r["samples_per_hour"] / (ref["samples_per_hour"] * cpus / ref_cpus)
         diff = differing(ref["hashes"], r["hashes"])
         r["efficiency"], r["differs"] = round(eff, 3), diff
         same = "same bytes" if not diff else f"{len(diff)} files differ, e.g. {diff[:3]}"

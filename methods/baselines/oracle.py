@@ -121,7 +121,9 @@ class OracleBaseline(Method):
         params = params_from_record(ph)
         zdot0 = translation_velocity(model.n_total, gt["scenario"]["initial_velocity"], w0.dtype)
         means0 = np.asarray(asset["canonical"]["means"], np.float64)
-        with torch.no_grad():
+        from core.processes import torch_threads
+
+        with torch.no_grad(), torch_threads():  # the GT's thread count, so the GT's bits
             res = simulate_reduced(model, xc, vc, means0, params, query.n_frames, zdot0=zdot0, controls=query.controls,
                                    control_radius=float(ctl["radius_m"]))
         pred = render_prediction(np.asarray(res.positions, np.float32), asset["canonical"], query, asset["background"])
