@@ -18,8 +18,10 @@ figure is the median over rounds; the ratio is the median of per-round ratios.
 
 Forward: substeps per second of a rollout (ours ``Engine.forward`` in every mode it has). Forward +
 backward: per frame, PhysTwin records one frame's substeps on a ``wp.Tape`` and back-propagates
-(their trainer: gradients do not cross frames); ours runs ``Engine.forward`` then ``Engine.backward``
-(the exact adjoint through all frames, which re-simulates each frame under a tape: strictly more work).
+(their trainer: gradients do not cross frames); ours runs ``Engine.forward`` (graph) then
+``Engine.backward`` (the exact adjoint through all frames, which re-simulates each frame: strictly more
+work), once per adjoint: the hand-written graphs (``adjoint="graph"``, 1 and ``--threads`` threads) and
+warp's tape (``adjoint="tape"``, the previous implementation).
 """
 
 from __future__ import annotations
@@ -138,14 +140,14 @@ def scene(n: int, k: int, seed: int = 0):
     return x0, np.asarray(edges, np.int32), np.asarray(rest, np.float64)
 
 
-def ours(x0, edges, rest, a, frames, S, mode: str, device="cpu", threads: int = 1):
+def ours(x0, edges, rest, a, frames, S, mode: str, device="cpu", threads: int = 1, adjoint: str = "graph"):
     from physics.spring_mass import SpringMassParams
     from physics.spring_mass.engine import Engine
 
     p = SpringMassParams(force_law="phystwin", ground_model="phystwin", mass=1.0, drag=a.drag,
                          dashpot_axial=True, friction=a.fric, restitution=a.elas)
     eng = Engine(x0, edges, rest, p, frames, 30.0, S, (0.0, 0.0, -9.8), None, None, device=device, mode=mode,
-                 threads=threads)
+                 threads=threads, adjoint=adjoint)
     eng.set_params(np.full(len(rest), a.Y), np.full(len(rest), a.dashpot), a.fric, a.elas)
     return eng
 
@@ -183,15 +185,28 @@ def main() -> None:
     pt = PhysTwinSim(mod, x0, edges, rest, a.Y, a.dashpot, a.drag, a.elas, a.fric, dt, S, a.device)
     variants = [(m, 1) for m in FORWARD_MODES] + [("graph", t) for t in a.threads if t > 1]
     engines = {f"{m} x{t}": ours(x0, edges, rest, a, T, S, m, a.device, t) for m, t in variants}
+    # forward+backward: the graph forward, then each adjoint (hand-written graphs on 1.. threads, warp's tape)
+    bwd = {} if a.no_backward else {
+        f"{adj} x{t}": ours(x0, edges, rest, a, T, S, "graph", a.device, t, adj)
+        for adj, t in [("tape", 1)] + [("graph", t) for t in sorted({1, *a.threads})]}
     v0 = np.zeros_like(x0)
     # warm-up (kernel compiles) and agreement
     ref = pt.rollout(T)
     pt.rollout(2, backward=not a.no_backward)
     for m, eng in engines.items():
         xs, vs = eng.forward(x0, v0)
-        if not a.no_backward:
-            eng.backward(xs, vs, np.ones_like(xs), np.zeros_like(vs))
         print(f"max |ours[{m}] - PhysTwin| after {T - 1} frames: {np.abs(xs - ref).max():.2e} m")
+    grads = {}
+    gx = np.random.default_rng(0).normal(size=(T, len(x0), 3))  # dL/d(frames): a random direction
+    for m, eng in bwd.items():
+        xs, vs = eng.forward(x0, v0)
+        grads[m] = eng.backward(xs, vs, gx, np.zeros_like(vs))
+    for m, g in grads.items():
+        if m != "tape x1":
+            rel = {k: np.abs(g[k] - grads["tape x1"][k]).max() / np.abs(grads["tape x1"][k]).max() for k in ("x0", "k")}
+            same = all(np.asarray(g[k]).tobytes() == np.asarray(grads["graph x1"][k]).tobytes() for k in g)
+            print(f"adjoint [{m}] vs tape, max rel. difference: dL/dx0 {rel['x0']:.1e}, dL/dk {rel['k']:.1e}; "
+                  f"same bytes as [graph x1]: {same}")
 
     rows: dict[str, list[float]] = {}
 
@@ -206,12 +221,11 @@ def main() -> None:
             timed(f"ours forward [{m}]", lambda eng=eng: eng.forward(x0, v0))
         if not a.no_backward:
             timed("PhysTwin forward+backward", lambda: pt.rollout(T, backward=True))
-            eng = engines["graph x1"]
-
-            def fb(eng=eng):
-                xs, vs = eng.forward(x0, v0)
-                eng.backward(xs, vs, np.ones_like(xs), np.zeros_like(vs))
-            timed("ours forward+backward", fb)
+            for m, eng in bwd.items():
+                def fb(eng=eng):
+                    xs, vs = eng.forward(x0, v0)
+                    eng.backward(xs, vs, gx, np.zeros_like(vs))
+                timed(f"ours forward+backward [{m}]", fb)
 
     def ratio(base: str, name: str) -> float:
         return statistics.median(b / o for b, o in zip(rows[base], rows[name]))

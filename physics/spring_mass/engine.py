@@ -1,9 +1,10 @@
 """Warp rollout engine: forward frames, divergence checks, per-frame checkpointed adjoint.
 
 Memory of the backward pass: frame states (T x N x 3, positions and velocities) are stored by
-the forward pass; the backward pass re-simulates one frame at a time under a ``wp.Tape``
-(``substeps + 1`` state buffers, ``substeps`` spring-force and particle-force buffers, reused across frames) and
-propagates the adjoint frame by frame ("checkpointing per frame", exact gradients).
+the forward pass; the backward pass re-simulates one frame at a time and propagates the adjoint frame
+by frame ("checkpointing per frame", exact gradients). The default adjoint (``adjoint="graph"``,
+physics/spring_mass/adjoint.py) keeps 3 (substeps + 1) N vectors; warp's tape (``adjoint="tape"``) keeps
+``substeps + 1`` state buffers and ``substeps`` spring-force and particle-force buffers.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from physics.spring_mass.params import SpringMassParams, particle_masses
 _LAW = {"spring_gaus": K.LAW_SPRING_GAUS, "phystwin": K.LAW_PHYSTWIN}
 #: how ``Engine.forward`` issues substeps (same bytes in each): captured frame graph, fused launches, tape kernels
 FORWARD_MODES = ("graph", "fused", "tape")
+#: how ``Engine.backward`` runs the adjoint: hand-written kernels replayed as graphs, or warp's tape
+ADJOINT_MODES = ("graph", "tape")
 #: springs / particles per launch index of the forward-only block kernels (CPU per-index setup amortised)
 _CHUNK = 64
 _GROUND = {"none": K.GROUND_NONE, "spring_gaus": K.GROUND_SPRING_GAUS, "phystwin": K.GROUND_PHYSTWIN}
@@ -41,7 +44,7 @@ class Engine:
         n_frames: int, fps: float, substeps: int, gravity, controls: np.ndarray | None,
         control_edges: np.ndarray | None, device: str = "cpu", precision: str = "float32",
         control_rest: np.ndarray | None = None, mode: str = "graph",
-        threads: int | None = None,
+        threads: int | None = None, adjoint: str = "graph",
     ) -> None:
         self.kern = K.get_kernels(precision)
         self.np_dtype = np.float32 if precision == "float32" else np.float64
@@ -75,6 +78,12 @@ class Engine:
         self.w_offsets = wp.array(offs, dtype=wp.int32, device=device)
         self.w_mids = wp.array(np.ascontiguousarray(mids, np.int32), dtype=wp.int32, device=device)
         self.w_adj = wp.array(sid if sid.size else np.zeros(1, np.int32), dtype=wp.int32, device=device)
+        # each spring's two CSR positions (as endpoint 0, as endpoint 1): where a spring pass can write a per-spring
+        # value so that each particle then reads its list contiguously (the hand-written adjoint, adjoint.py)
+        slot = np.empty(rows.size, np.int32)
+        slot[np.argsort(rows, kind="stable")] = np.arange(rows.size, dtype=np.int32)
+        self.w_slots = wp.array(slot.reshape(2, -1).T.copy() if self.s else np.zeros((1, 2), np.int32),
+                                dtype=wp.int32, device=device)
         self.w_mass = arr(self.mass.astype(self.np_dtype))
 
         # control springs: rows (control, particle); rest = initial distance unless ``control_rest`` is given
@@ -102,6 +111,10 @@ class Engine:
         if mode not in FORWARD_MODES:
             raise ValueError(f"mode must be one of {FORWARD_MODES}, got {mode!r}")
         self.mode = mode
+        if adjoint not in ADJOINT_MODES:
+            raise ValueError(f"adjoint must be one of {ADJOINT_MODES}, got {adjoint!r}")
+        self.adjoint = adjoint
+        self._adjoint = None
         self._grad_bufs = None
         self._fwd_bufs = None
         self._replay = None
@@ -167,14 +180,14 @@ class Engine:
         if fused:
             if n1 > n0:
                 wp.launch(kern["particle_block"], dim=-(-(n1 - n0) // self._chunk), device=self.device,
-                          inputs=[n0, n1, self._chunk, x, v] + gather[1:] + step)
+                          inputs=[n0, n1, self._chunk, x, v] + gather[1:] + step + [g])
             if sync is not None:
                 sync(2 * s + 1)
             return
         wp.launch(kern["gather_forces"], dim=self.n, device=self.device, inputs=gather + [g])
         wp.launch(kern["integrate"], dim=self.n, device=self.device, inputs=[x, v, g] + step)
 
-    def _frame_replay(self, X, V, F):
+    def _frame_replay(self, X, V, F, G):
         """One frame's substeps captured as graphs (CPU: warp's C++ replay, on ``self.threads`` threads;
         CUDA: a CUDA graph); they read the control staging buffers ``self._ctrl``."""
         from physics.spring_mass.parallel import FrameReplay
@@ -183,7 +196,7 @@ class Engine:
             self._ctrl = (wp.zeros_like(self.controls[0]), wp.zeros_like(self.controls[0]))
         else:
             self._ctrl = (self.w_dummy_ctrl, self.w_dummy_ctrl)
-        return FrameReplay(self, X, V, F, self._ctrl, self.threads)
+        return FrameReplay(self, X, V, F, G, self._ctrl, self.threads)
 
     def _bufs(self, count: int, grad: bool) -> tuple[list, list, list, list]:
         """``count`` position / velocity / spring-force / particle-force buffers."""
@@ -233,7 +246,7 @@ class Engine:
             self._fwd_bufs = self._bufs(2, False)
         X, V, F, G = self._fwd_bufs
         if self.mode == "graph" and self._replay is None and self.T > 1:
-            self._replay = self._frame_replay(X, V, F)
+            self._replay = self._frame_replay(X, V, F, G)
         X[0].assign(xs[0])
         V[0].assign(vs[0])
         cur = 0
@@ -255,7 +268,20 @@ class Engine:
         return xs, vs
 
     def backward(self, xs: np.ndarray, vs: np.ndarray, gx: np.ndarray, gv: np.ndarray) -> dict[str, np.ndarray]:
-        """Adjoint of ``forward`` given dL/d(frames); returns grads for x0, v0, k, c, friction, restitution."""
+        """Adjoint of ``forward`` given dL/d(frames); returns grads for x0, v0, k, c, friction, restitution.
+
+        ``self.adjoint`` picks how: "graph" (hand-written adjoint kernels, physics/spring_mass/adjoint.py; the same
+        bytes on any thread count) or "tape" (warp's tape over the three tape kernels; the two agree to rounding)."""
+        if self.adjoint == "graph":
+            if self._adjoint is None:
+                from physics.spring_mass.adjoint import FrameAdjoint
+
+                self._adjoint = FrameAdjoint(self, self.threads)
+            return self._adjoint.backward(xs, vs, gx, gv)
+        return self._tape_backward(xs, vs, gx, gv)
+
+    def _tape_backward(self, xs: np.ndarray, vs: np.ndarray, gx: np.ndarray, gv: np.ndarray) -> dict[str, np.ndarray]:
+        """``backward`` through warp's tape: each frame re-simulated under a ``wp.Tape``."""
         if self._grad_bufs is None:
             self._grad_bufs = self._bufs(self.S + 1, True)
         X, V, F, G = self._grad_bufs

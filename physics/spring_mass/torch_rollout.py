@@ -1,8 +1,8 @@
 """Differentiable rollout: a torch autograd Function around the warp engine.
 
 Forward runs the warp kernels without a tape and stores only the frame states; backward
-re-simulates each frame under ``wp.Tape`` and chains the adjoints frame by frame (per-frame
-checkpointing, exact gradients, memory O(T N + substeps (N + S))). Gradients flow to x0, v0,
+re-simulates each frame and chains the adjoints frame by frame (per-frame checkpointing, exact
+gradients, memory O(T N + substeps N); the engine's hand-written adjoint, physics/spring_mass/adjoint.py). Gradients flow to x0, v0,
 per-spring stiffness (so to global / per-anchor values and to eq. 8's kappa through torch),
 damping, friction and restitution. Precision follows ``x0.dtype`` (float32 or float64).
 """
