@@ -71,6 +71,10 @@ class MPMEngine:
         # a gather, runs in parallel; deterministic + "colored" (the default on CUDA): the parallel order-fixed
         # scatter. With gradients the serial scatter and the separate fill stay (p2g.grad is the adjoint of them).
         self.forward_only = not g
+        ivec = ti.types.vector(3, ti.i32)
+        blocks = max(1, min(64, self.n // 256))  # particle blocks of active_box's first pass
+        self.box_lo, self.box_hi = ti.ndarray(ivec, (blocks,)), ti.ndarray(ivec, (blocks,))
+        self.box = ti.ndarray(ti.i32, (6,))
         self.colored = None
         self.g2p = self.k["g2p"]
         if self.forward_only:
@@ -118,9 +122,13 @@ class MPMEngine:
         k["stress"](s, self.Cm, self.F, self.E, self.nu, self.vol, self.tau, self.dx, self.dt)
         p2g = self.colored or k["p2g"]
         p2g(s, self.x, self.v, self.Cm, self.tau, self.mass, self.grid_v, self.grid_m, self.lo, self.gmax, self.dx)
-        k["grid_op_clear" if self.forward_only else "grid_op"](
-            self.grid_v, self.grid_m, self.grid_vo, self.gravity, self.lo, self.dx, self.dt, p.boundary_cells,
-            self.ground, p.ground_height, p.friction)
+        if self.forward_only:  # the grid update over the nodes the scatter reached
+            k["active_box"](s, self.x, self.box_lo, self.box_hi, self.box, self.lo, self.gmax, self.dx)
+            k["grid_op_clear"](self.grid_v, self.grid_m, self.grid_vo, self.box, self.gravity, self.lo, self.dx,
+                               self.dt, p.boundary_cells, self.ground, p.ground_height, p.friction)
+            return
+        k["grid_op"](self.grid_v, self.grid_m, self.grid_vo, self.gravity, self.lo, self.dx, self.dt, p.boundary_cells,
+                     self.ground, p.ground_height, p.friction)
 
     def _g2p_args(self, s: int) -> tuple:
         return (s, self.x, self.v, self.Cm, self.grid_vo, self.ctrl_id, self.ctrl_v,

