@@ -11,7 +11,8 @@ Scene (issue 23): an elastic cube of ``--side``^3 particles (default 25^3 = 15 6
 64^3 grid over our 2 m domain (dx = 1/32 m, GIC gets the same dx), E = 1e5 Pa, nu = 0.3, 30 fps, 20 substeps a
 frame (dt = 1/600 s), float32. GIC's material is its "elasticity" (a Neo-Hookean law with an SVD per particle
 per substep), ours fixed-corotated; the per-particle constitutive cost is of the same order, and the table
-says so. Rows interleave over ``--rounds``; each figure is the median; the ratio is the median per-round ratio.
+says so. "kernel by kernel" is the deterministic path launching each kernel from Python (no frame graph,
+the implementation before 2026-12-04's graph). Rows interleave over ``--rounds``; each figure is the median; the ratio is the median per-round ratio.
 
     PHYSRECON_THREADS=2 python perf/mpm_peers.py --gic /path/to/gic [--frames 3] [--rounds 3]
 """
@@ -123,6 +124,7 @@ def main() -> None:
     E, nu, rho = 1e5, 0.3, 1000.0
     steps = (a.frames - 1) * a.substeps
     rows = {"ours serial (deterministic)": MPMParams(n_grid=64, E=E, nu=nu, density=rho, p2g="serial"),
+            "ours serial, kernel by kernel": MPMParams(n_grid=64, E=E, nu=nu, density=rho, p2g="serial"),
             "ours atomics (non-deterministic)": MPMParams(n_grid=64, E=E, nu=nu, density=rho, deterministic=False)}
     ours = {}
     for name, p in rows.items():  # one engine each, built once (GIC's simulator is too); rollouts time forward only
@@ -130,6 +132,8 @@ def main() -> None:
         eng = MPMEngine(p, prep.x0.shape[0], prep.substeps, 30.0, prep.n_controls)
         eng.set_material(prep.E, prep.nu, prep.vol, prep.mass)
         eng.set_control_index(prep.ctrl_id)
+        if "kernel by kernel" in name and hasattr(eng, "_graph_frames"):  # the launches from Python, no frame graph
+            eng._graph_frames = lambda: False
         ours[name] = (eng, prep)
     dx = 2.0 / 64
     gic = GICRun(load_gic(a.gic), x0, h ** 3, rho, E, nu, dx, 30.0, a.substeps)
@@ -149,6 +153,8 @@ def main() -> None:
                 times[name].append(time.perf_counter() - t)
             ends[name] = states[-1][0]
     lowest = {k: float(v[:, 2].min()) for k, v in ends.items()}
+    same = ends["ours serial (deterministic)"].tobytes() == ends["ours serial, kernel by kernel"].tobytes()
+    print(f"ours serial: frame graph and kernel-by-kernel launches give the same bytes: {same}")
     print("lowest particle z after the rollout (m): " + ", ".join(f"{k} {z:.4f}" for k, z in lowest.items()))
     base = times["GIC MPMSimulator"]
     for name, ts in times.items():

@@ -5,9 +5,13 @@ forward pass keeps only frame-boundary checkpoints (T x N x 24 numbers). The bac
 re-simulates one frame from its checkpoint, then walks its substeps in reverse, recomputing
 each substep's grid (P2G + grid update) before calling ``g2p.grad``, ``grid_op.grad``,
 ``p2g.grad`` (the difftaichi MPM scheme). Exact gradients, memory O(T N + S N + grid).
+Forward-only CPU rollouts replay each frame's launches as one taichi graph (physics/mpm/frame_graph.py) and
+check a frame's substep slots in one pass after it.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -71,6 +75,7 @@ class MPMEngine:
         # a gather, runs in parallel; deterministic + "colored" (the default on CUDA): the parallel order-fixed
         # scatter. With gradients the serial scatter and the separate fill stay (p2g.grad is the adjoint of them).
         self.forward_only = not g
+        self._frame = None
         ivec = ti.types.vector(3, ti.i32)
         blocks = max(1, min(64, self.n // 256))  # particle blocks of active_box's first pass
         self.box_lo, self.box_hi = ti.ndarray(ivec, (blocks,)), ti.ndarray(ivec, (blocks,))
@@ -134,12 +139,9 @@ class MPMEngine:
         return (s, self.x, self.v, self.Cm, self.grid_vo, self.ctrl_id, self.ctrl_v,
                 self.lo, self.gmax, self.dx, self.dt)
 
-    def _substep(self, s: int, step: int, check: bool) -> None:
+    def _substep(self, s: int) -> None:
         self._grid(s)
         self.g2p(*self._g2p_args(s))
-        if check:
-            self.k["check"](s + 1, step, self.x, self.v, self.lo, self.dx, self.gshape,
-                            self.params.max_speed, self.status)
 
     def _raise_if_bad(self, frame: int, state: State) -> None:
         code, step, p = (int(a) for a in self.status.to_numpy())
@@ -159,6 +161,14 @@ class MPMEngine:
                        f"..{np.round(self.hi_m, 4).tolist()} (m)")
         raise SimulationDiverged(step, "; ".join(why) + f" (particle index up to {p})", step // self.S)
 
+    def _graph_frames(self) -> bool:
+        """Forward-only CPU rollouts with the serial or atomics scatter replay each frame as one taichi graph
+        (``PHYSRECON_MPM_GRAPH=0``: launch kernel by kernel; the same bytes)."""
+        from physics.mpm.runtime import taichi_arch
+
+        return (self.forward_only and self.colored is None and taichi_arch() == "cpu"
+                and os.environ.get("PHYSRECON_MPM_GRAPH", "1") != "0")
+
     # -- rollouts ---------------------------------------------------------------------------
     def forward(self, x0: np.ndarray, v0: np.ndarray, n_frames: int, ctrl_vel: np.ndarray | None = None,
                 check: bool = True) -> list[State]:
@@ -173,8 +183,18 @@ class MPMEngine:
         self.status.from_numpy(np.array([0, 2**31 - 1, -1], np.int32))
         for f in range(n_frames - 1):
             self._set_ctrl_v(ctrl_vel, f)
-            for s in range(self.S):
-                self._substep(s, f * self.S + s, check)
+            if self._graph_frames():  # the frame's launches replayed from C++ (physics/mpm/frame_graph.py)
+                if self._frame is None:
+                    from physics.mpm.frame_graph import FrameGraph
+
+                    self._frame = FrameGraph(self)
+                self._frame.run()
+            else:
+                for s in range(self.S):
+                    self._substep(s)
+            if check:  # every substep's state of the frame is in its slot: one pass over them all
+                self.k["check"](1, self.S + 1, f * self.S, self.x, self.v, self.lo, self.dx, self.gshape,
+                                self.params.max_speed, self.status)
             state = self._get(self.S)
             if check:
                 self._raise_if_bad(f, state)
@@ -198,7 +218,7 @@ class MPMEngine:
             self._put(0, states[f])
             self._set_ctrl_v(ctrl_vel, f)
             for s in range(self.S):
-                self._substep(s, 0, check=False)
+                self._substep(s)
             for a in (self.x, self.v, self.Cm, self.F, self.ctrl_v):
                 a.grad.fill(0)
             self._put(self.S, tuple(adj), grad=True)  # type: ignore[arg-type]

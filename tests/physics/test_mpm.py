@@ -162,6 +162,20 @@ def test_divergence_raises(v0, word):
     assert word in e.value.reason and e.value.step >= 0
 
 
+def test_divergence_reports_the_first_bad_substep():
+    """One free particle falls: v_k = k g dt exactly (a lone particle's grid velocity is its own), so the first
+    substep whose speed passes max_speed is known in closed form; the engine checks each frame's substep slots in
+    one pass and must name that substep and its frame."""
+    S, fps, vmax = 10, 30.0, 1.0
+    dt = 1.0 / (fps * S)
+    first = int(np.floor(vmax / (9.81 * dt))) + 1  # substeps after which |v| > vmax
+    p = params(ground="none", gravity=(0.0, 0.0, -9.81), max_speed=vmax)
+    with pytest.raises(SimulationDiverged) as e:
+        simulate_mpm(np.array([[0.0, 0.0, 0.6]]), 0.0, H ** 3, p, 6, fps, substeps=S)
+    assert "speed" in e.value.reason
+    assert e.value.step == first - 1 and e.value.frame == (first - 1) // S  # step k ends with k + 1 substeps done
+
+
 def test_controls_drive_neighbours():
     x0 = cube(z0=0.2)
     left = x0[:, 0] < x0[:, 0].min() + 0.5 * H

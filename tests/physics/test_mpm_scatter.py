@@ -144,3 +144,30 @@ def test_active_box_is_the_scatter_footprint():
     idx = np.argwhere(foot)
     assert box[:3].tolist() == idx.min(0).tolist() and box[3:].tolist() == (idx.max(0) + 1).tolist()
     assert np.prod(box[3:] - box[:3]) < np.prod(eng.shape)  # smaller than the grid: the skip is real
+
+
+def test_frame_graph_gives_the_kernel_by_kernel_bytes(monkeypatch):
+    """Forward-only CPU rollouts replay each frame as one taichi graph (physics/mpm/frame_graph.py): the same
+    kernels with the same arguments, so the bytes of launching them one by one; controls change per frame."""
+    from physics.mpm.engine import MPMEngine
+    from physics.mpm.runtime import taichi_arch
+
+    rng = np.random.default_rng(2)
+    n, T, S = 300, 5, 6
+    x0 = rng.uniform(-0.1, 0.1, (n, 3)) + [0.0, 0.0, 0.25]
+    p = MPMParams(n_grid=20, domain_lo=(-0.5, -0.5, -0.2), domain_hi=(0.5, 0.5, 0.8), E=2e4, density=500.0,
+                  p2g="serial")
+    ctrl_id = np.where(x0[:, 0] > 0.07, 0, -1).astype(np.int32)
+    ctrl_vel = np.zeros((T - 1, 1, 3))
+    ctrl_vel[:, 0, 0] = np.linspace(0.1, 0.5, T - 1)  # a grip pulling faster each frame
+    out = {}
+    for graph in ("1", "0"):
+        monkeypatch.setenv("PHYSRECON_MPM_GRAPH", graph)
+        eng = MPMEngine(p, n, S, 30.0, n_controls=1)
+        eng.set_material(np.full(n, 2e4), np.full(n, 0.3), np.full(n, 1e-5), np.full(n, 5e-3))
+        eng.set_control_index(ctrl_id)
+        states = eng.forward(x0, np.zeros((n, 3)), T, ctrl_vel)
+        assert (eng._frame is not None) == (graph == "1" and taichi_arch() == "cpu")
+        out[graph] = np.stack([s[0] for s in states])
+    assert np.abs(out["1"][-1] - out["1"][0]).max() > 0.01
+    assert out["1"].tobytes() == out["0"].tobytes()
