@@ -161,6 +161,25 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
                 grid_m[i, j, k] = 0.0
 
     @ti.kernel
+    def grid_op_box(grid_v: nd, grid_m: nd, grid_vo: nd, box: nd, gravity: vec3, lo: vec3, dx: real, dt: real,
+                    bound: ti.i32, ground: ti.i32, ground_h: real, friction: real):
+        """``grid_op`` over the nodes in ``box`` (differentiable: the backward pass's re-simulated substep; its
+        ``.grad`` visits the same nodes, the only ones with mass or a gathered adjoint)."""
+        for i, j, k in ti.ndrange((box[0], box[3]), (box[1], box[4]), (box[2], box[5])):
+            grid_vo[i, j, k] = grid_node(i, j, k, grid_m[i, j, k], grid_v[i, j, k], grid_m.shape[0], grid_m.shape[1],
+                                         grid_m.shape[2], gravity, lo, dx, dt, bound, ground, ground_h, friction)
+
+    @ti.kernel
+    def zero_box(box: nd, gv: nd, gm: nd, gv_adj: nd, gm_adj: nd, gvo_adj: nd):
+        """Zero the scatter grid and the grid adjoints over ``box`` (all a backward substep wrote)."""
+        for i, j, k in ti.ndrange((box[0], box[3]), (box[1], box[4]), (box[2], box[5])):
+            gv[i, j, k] = ti.Vector.zero(real, 3)
+            gm[i, j, k] = 0.0
+            gv_adj[i, j, k] = ti.Vector.zero(real, 3)
+            gm_adj[i, j, k] = 0.0
+            gvo_adj[i, j, k] = ti.Vector.zero(real, 3)
+
+    @ti.kernel
     def g2p(s: ti.i32, x: nd, v: nd, C: nd, grid_vo: nd, ctrl_id: nd, ctrl_v: nd,
             lo: vec3, gmax: ivec3, dx: real, dt: real):
         ti.loop_config(serialize=serial)
@@ -236,7 +255,7 @@ def get_kernels(precision: str = "float32", serial: bool = True) -> dict[str, An
             U, S = ti.polar_decompose(F[p])
             R[p] = U
 
-    ks = dict(real=real, vec3=vec3, ivec3=ivec3, stress=stress, p2g=p2g, grid_op=grid_op, grid_op_clear=grid_op_clear, active_box=active_box, g2p=g2p, check=check,
+    ks = dict(real=real, vec3=vec3, ivec3=ivec3, stress=stress, p2g=p2g, grid_op=grid_op, grid_op_clear=grid_op_clear, active_box=active_box, grid_op_box=grid_op_box, zero_box=zero_box, g2p=g2p, check=check,
               put_slot=put_slot, get_slot=get_slot, eval_stress=eval_stress, eval_polar_svd=eval_polar_svd)
     _CACHE[key] = ks
     return ks
