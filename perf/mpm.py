@@ -47,6 +47,7 @@ def main() -> None:
     def legacy_init(self, *args, **kw):  # the forward as it was before the fused zeroing / parallel G2P
         orig_init(self, *args, **kw)
         self.forward_only, self.colored, self.g2p = False, None, self.k["g2p"]
+        self._grid = self._grid_whole  # whole-grid fill and update
 
     modes = {"previous": dict(p2g="serial"), "serial": dict(p2g="serial"), "colored": dict(p2g="colored")}
     if a.parallel:

@@ -134,6 +134,19 @@ class MPMEngine:
             self.grid_v, self.grid_m, self.grid_vo, self.box, self.gravity, self.lo, self.dx, self.dt,
             p.boundary_cells, self.ground, p.ground_height, p.friction)
 
+    def _grid_whole(self, s: int) -> None:
+        """The grid pass as it was before the box: fill the scatter grid, then update every node. Not used by
+        the engine: the reference that tests/physics/test_mpm_scatter.py and perf/mpm.py's "previous" row
+        compare the box-limited pass with (install it as ``engine._grid``)."""
+        k, p = self.k, self.params
+        self.grid_v.fill(0)
+        self.grid_m.fill(0)
+        k["stress"](s, self.Cm, self.F, self.E, self.nu, self.vol, self.tau, self.dx, self.dt)
+        k["p2g"](s, self.x, self.v, self.Cm, self.tau, self.mass, self.grid_v, self.grid_m, self.lo, self.gmax,
+                 self.dx)
+        k["grid_op"](self.grid_v, self.grid_m, self.grid_vo, self.gravity, self.lo, self.dx, self.dt,
+                     p.boundary_cells, self.ground, p.ground_height, p.friction)
+
     def _g2p_args(self, s: int) -> tuple:
         return (s, self.x, self.v, self.Cm, self.grid_vo, self.ctrl_id, self.ctrl_v,
                 self.lo, self.gmax, self.dx, self.dt)

@@ -37,11 +37,9 @@ class _Recorder:
             return self._arrays[id(value)]
         self._count += 1
         name = f"c{self._count}"
-        if isinstance(annotation, ti.lang.matrix.VectorType):
-            self.args[name] = value
-            return ti.graph.Arg(kind.MATRIX, name, dtype=annotation)
         self.args[name] = value
-        return ti.graph.Arg(kind.SCALAR, name, dtype=annotation)
+        vector = isinstance(annotation, ti.lang.matrix.VectorType)
+        return ti.graph.Arg(kind.MATRIX if vector else kind.SCALAR, name, dtype=annotation)
 
     def wrap(self, kernel: Any) -> Any:
         annotations = [a.annotation for a in kernel._primal.arguments]

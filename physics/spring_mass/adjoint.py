@@ -40,7 +40,7 @@ class FrameAdjoint:
             self.ctrl = (wp.zeros_like(eng.controls[0]), wp.zeros_like(eng.controls[0]))
         else:
             self.ctrl = (eng.w_dummy_ctrl, eng.w_dummy_ctrl)
-        self.graphs = ThreadGraphs(dev, min(max(1, threads), max(1, n)))
+        self.graphs = ThreadGraphs(dev, threads, n)
         self.record = self.graphs.capture(self._record)
         self.reverse = self.graphs.capture(self._reverse)
 

@@ -4,7 +4,7 @@ The forward substep (physics/spring_mass/kernels.py) is: spring forces F_s (Spri
 eq. 16-17, or PhysTwin's Hooke law + dashpot), per-particle sums G_i = sum_(i=e0) F_s - sum_(i=e1) F_s
 + control springs, then eq. 12-13 (with PhysTwin's drag) and the ground condition (Spring-Gaus eq. 14
 or PhysTwin's impulse with time of impact). Its reverse, substep s = S-1 .. 0, in two passes like the
-forward replay, so the same thread shares and barriers apply (physics/spring_mass/parallel.py):
+forward replay, so the same thread shares and barriers apply (physics/spring_mass/graphs.py):
 
 - ``adj_particles`` (per particle): finishes the adjoint of the state after substep s (gathers the
   spring pass's dL/dd, dL/d(dv) through the particle's CSR list and the control-spring term), then the
@@ -157,8 +157,8 @@ def get_adjoint_kernels(precision: str) -> dict:
         g_kl: wp.array(dtype=scalar), g_ce: wp.array(dtype=scalar),
     ):
         """Springs [start + tid * chunk, ...) of [start, stop): the reverse of ``spring_force`` for
-        dL/dF = dL/dG_i - dL/dG_j -> dL/dd, dL/d(dv), negated for endpoint i, into
-        ``a_d``, ``a_dv`` at the two endpoints' CSR slots; adds dL/dk_l, dL/dc_eff to ``g_kl``, ``g_ce``."""
+        dL/dF = dL/dG_i - dL/dG_j -> (dL/dd, dL/d(dv)), negated for endpoint i, into
+        ``a_dd`` at the two endpoints' CSR slots; adds dL/dk_l, dL/dc_eff to ``g_kl``, ``g_ce``."""
         b = start + wp.tid() * chunk
         for s in range(b, wp.min(b + chunk, stop)):
             i = edges[s, 0]

@@ -71,7 +71,7 @@ class Engine:
         self.w_rest = arr(self.rest.astype(self.np_dtype) if self.s else np.ones(1, self.np_dtype))
         rows = np.concatenate([self.edges[:, 0], self.edges[:, 1]]).astype(np.int64)
         sid = np.concatenate([np.arange(self.s), np.arange(self.s)]).astype(np.int32)
-        offs, (sid,) = _csr(self.n, rows, [sid])
+        offs, (sid, entry) = _csr(self.n, rows, [sid, np.arange(rows.size, dtype=np.int32)])
         # CSR per particle: first the springs where it is endpoint 0 (force as computed), from mids[i] on
         # those where it is endpoint 1 (the opposite); a stable sort keeps each run in spring order
         mids = offs[:-1] + (np.bincount(self.edges[:, 0], minlength=self.n) if self.s else 0)
@@ -81,7 +81,7 @@ class Engine:
         # each spring's two CSR positions (as endpoint 0, as endpoint 1): where a spring pass can write a per-spring
         # value so that each particle then reads its list contiguously (the hand-written adjoint, adjoint.py)
         slot = np.empty(rows.size, np.int32)
-        slot[np.argsort(rows, kind="stable")] = np.arange(rows.size, dtype=np.int32)
+        slot[entry] = np.arange(rows.size, dtype=np.int32)
         self.w_slots = wp.array(slot.reshape(2, -1).T.copy() if self.s else np.zeros((1, 2), np.int32),
                                 dtype=wp.int32, device=device)
         self.w_mass = arr(self.mass.astype(self.np_dtype))

@@ -35,9 +35,10 @@ def share(total: int, part: int, parts: int) -> tuple[int, int]:
 class ThreadGraphs:
     """Graphs per host thread; ``capture(build)`` -> a program, ``run(program)`` replays it on every thread."""
 
-    def __init__(self, device: str, threads: int) -> None:
+    def __init__(self, device: str, threads: int, items: int) -> None:
+        """``threads`` CPU threads (one on CUDA), at most one per item of the largest share (``items``)."""
         self.device = device
-        self.threads = max(1, int(threads)) if wp.get_device(device).is_cpu else 1
+        self.threads = min(max(1, int(threads)), max(1, int(items))) if wp.get_device(device).is_cpu else 1
         self._yield = sched_yield_address()
         self.counter = wp.zeros(1, dtype=wp.int32, device=device)
         self._count = self.counter.numpy() if self.threads > 1 else None  # host view (CPU array)

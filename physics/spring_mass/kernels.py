@@ -100,10 +100,10 @@ def _spin_wait(counter: wp.array(dtype=wp.int32), target: int, yield_fn: wp.uint
 def barrier(counter: wp.array(dtype=wp.int32), target: int, yield_fn: wp.uint64):
     """CPU host threads replaying one frame each meet here: count in, spin until ``target`` arrived.
 
-    Used only by the multi-threaded CPU replay (physics/spring_mass/parallel.py): warp runs a CPU
+    Used only by the multi-threaded CPU replays (physics/spring_mass/graphs.py): warp runs a CPU
     launch on the calling thread, so two threads each replaying a graph over half the springs and half
     the particles need this between the spring pass and the particle pass of every substep. ``yield_fn``:
-    the address of libc's ``sched_yield`` (``parallel.sched_yield_address``), 0 to spin only."""
+    the address of libc's ``sched_yield`` (``graphs.sched_yield_address``), 0 to spin only."""
     _spin_wait(counter, target, yield_fn)
 
 

@@ -14,7 +14,7 @@ partition only decides which thread does a given element. On CUDA the frame is o
 
 from __future__ import annotations
 
-from physics.spring_mass.graphs import ThreadGraphs, sched_yield_address, share  # noqa: F401  (re-exported)
+from physics.spring_mass.graphs import ThreadGraphs, share
 
 
 def default_threads() -> int:
@@ -29,7 +29,7 @@ class FrameReplay:
 
     def __init__(self, engine, X, V, F, G, ctrl, threads: int) -> None:
         self.eng = engine
-        self.graphs = ThreadGraphs(engine.device, min(max(1, int(threads)), max(1, engine.n)))
+        self.graphs = ThreadGraphs(engine.device, threads, engine.n)
         self.threads = self.graphs.threads
         starts = (0,) if engine.S % 2 == 0 else (0, 1)
         self.programs = {st: self.graphs.capture(
