@@ -35,15 +35,17 @@ def cmd_gen(a: argparse.Namespace) -> int:
             d["render"]["renderer"] = a.renderer
         profile = profile_from_dict(d, src="--physics/--renderer")
     out = Path(a.out or f"data/{profile.name}")
-    with progress_bar(f"gen {profile.name}", profile.n_samples) as cb:
+    splits = [s for s in (a.splits or "").split(",") if s] or None
+    planned = [p for p in plan_samples(profile) if splits is None or p["split"] in splits]
+    with progress_bar(f"gen {profile.name}", len(planned)) as cb:
         recs = generate(out, profile, workers=a.workers, force=a.force, on_progress=cb, executor=a.executor,
-                        address=a.address, threads=a.threads)
+                        address=a.address, threads=a.threads, splits=splits)
     from bench.dataset_card import write_dataset_card
 
     write_dataset_card(out)
     ok = sum(r["status"] == "ok" for r in recs)
     splits = Counter(r["split"] for r in recs)
-    print(f"dataset: {out} ({ok}/{len(plan_samples(profile))} ok; splits {dict(splits)}; {_failures_line(recs)})")
+    print(f"dataset: {out} ({ok}/{len(planned)} ok; splits {dict(splits)}; {_failures_line(recs)})")
     return 0
 
 
@@ -256,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--address", help="Ray cluster address (with --executor ray; default: start a local Ray)")
     g.add_argument("--physics", choices=["spring_mass", "reduced", "mpm", "mixed"], help="GT physics model (overrides the profile)")
     g.add_argument("--renderer", choices=["splat", "blender"], help="renderer (overrides the profile)")
+    g.add_argument("--splits", help="comma list (e.g. test): make only the samples of these splits, the same bytes "
+                   "as in the full dataset (a later run without it adds the rest)")
     g.add_argument("--force", action="store_true", help="regenerate every sample")
     g.set_defaults(fn=cmd_gen)
     r = sub.add_parser("run", help="run a method on a split of a dataset")

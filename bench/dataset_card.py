@@ -104,7 +104,8 @@ def card_text(root: Path) -> str:
                      + (f" ({3600.0 * len(ok) / total:.1f} samples/hour)" if total > 0 else "") + ".")
         lines.append(f"Last run: started {g.get('started')}, {g.get('seconds')} s, {g.get('executor')} executor, "
                      f"{g.get('workers')} worker(s) x {g.get('threads_per_worker')} thread(s), host {g.get('host')} "
-                     f"({g.get('machine')}, {g.get('cpus')} CPUs).")
+                     f"({g.get('machine')}, {g.get('cpus')} CPUs)"
+                     + (f", splits {', '.join(g['splits'])} only" if isinstance(g.get("splits"), list) else "") + ".")
     lines += ["", "## Settings (the validated profile)", "", "```json", json.dumps(prof, indent=1, sort_keys=True), "```", ""]
     return "\n".join(lines)
 

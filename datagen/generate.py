@@ -18,7 +18,7 @@ import platform
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -79,6 +79,20 @@ def plan_candidates(profile: DatasetProfile, n: int) -> list[dict[str, Any]]:
 def plan_samples(profile: DatasetProfile) -> list[dict[str, Any]]:
     """The deterministic plan when no candidate fails: the first ``n_samples`` candidates."""
     return plan_candidates(profile, profile.n_samples)
+
+
+def split_candidates(profile: DatasetProfile, m: int, splits: Sequence[str]) -> list[dict[str, Any]]:
+    """The first ``m`` candidates of the full candidate sequence whose split is in ``splits`` (same sample ids,
+    seeds and objects as in a run over every split)."""
+    n = max(m, 1)
+    while True:
+        picked = [p for p in plan_candidates(profile, n) if p["split"] in splits]
+        if len(picked) >= m:
+            return picked[:m]
+        if not picked and n >= 64 * max(m, 1):
+            raise UserError("--splits", f"no object of this profile falls in {', '.join(splits)}",
+                            "check the profile's splits fractions, or choose other splits")
+        n *= 2
 
 
 def _time_split(profile: DatasetProfile) -> dict[str, Any]:
@@ -212,25 +226,50 @@ def _log_generation(root: Path, entry: dict[str, Any]) -> None:
 
 def generate(root: Path, profile: DatasetProfile, workers: int = 1, force: bool = False,
              on_progress: Callable[[int, int, dict[str, Any]], None] | None = None,
-             executor: str = "local", address: str | None = None, threads: int | None = None) -> list[dict[str, Any]]:
+             executor: str = "local", address: str | None = None, threads: int | None = None,
+             splits: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Generate until ``profile.n_samples`` usable samples exist; write the manifest after each one.
 
-    Returns the records of every candidate made (usable and failed), in candidate order.
+    ``splits`` (e.g. ``["test"]``) makes only the candidates of those splits: as many usable samples as the
+    first ``n_samples`` candidates hold in them, each the same bytes as in a run over every split, a failed one
+    replaced by the next candidate of the same splits. A later run without ``splits`` into the same directory
+    keeps them and adds the rest. Returns the records of every candidate made (usable and failed), in candidate
+    order.
     """
     from core.executors import map_tasks
     from core.processes import cpu_count, thread_share
 
+    bad = sorted(set(splits or ()) - {"train", "val", "test"})
+    if bad:
+        raise UserError("--splits", f"unknown split {bad[0]!r}", "use train, val and/or test")
     prepare_root(root, profile, force)
     t_start = time.time()
     n_threads = thread_share(workers, threads)
     old = {r["sample_id"]: r for r in read_manifest(root)} if (root / MANIFEST).exists() and not force else {}
-    want, limit = profile.n_samples, max_candidates(profile.n_samples)
+    if splits:
+        want = sum(p["split"] in splits for p in plan_samples(profile))
+        if want == 0:
+            raise UserError("--splits", f"the first {profile.n_samples} candidates hold no {'/'.join(splits)} sample",
+                            "raise --n, or choose other splits")
+        sequence = lambda m: split_candidates(profile, m, splits)  # noqa: E731
+    else:
+        want = profile.n_samples
+        sequence = lambda m: plan_candidates(profile, m)  # noqa: E731
+    limit = max_candidates(want)
+    order: list[str] = []
+    # with --splits, the manifest keeps the records of the other splits' samples already in the directory
+    others = {sid: r for sid, r in old.items() if splits and r.get("split") not in splits}
+
+    def save() -> None:
+        write_manifest(root, list({**others, **records}.values()))
+
     pj = profile.model_dump(mode="json")
     records: dict[str, dict[str, Any]] = {}
     n_cand, n_ok = 0, 0
     while n_ok < want and n_cand < limit:
-        batch = plan_candidates(profile, min(limit, n_cand + (want - n_ok)))[n_cand:]
+        batch = sequence(min(limit, n_cand + (want - n_ok)))[n_cand:]
         n_cand += len(batch)
+        order += [p["sample_id"] for p in batch]
         todo = []
         for p in batch:
             rec = None if force else existing_record(root, p, profile, old.get(p["sample_id"]))
@@ -238,20 +277,20 @@ def generate(root: Path, profile: DatasetProfile, workers: int = 1, force: bool 
                 todo.append(p)
             else:
                 records[p["sample_id"]] = rec
-        write_manifest(root, list(records.values()))
+        save()
         for rec in map_tasks(generate_one, [(str(root), pj, p, n_threads) for p in todo], workers=workers,
                              executor=executor, address=address):
             records[rec["sample_id"]] = rec
-            write_manifest(root, list(records.values()))
+            save()
             if on_progress:
                 on_progress(sum(r["status"] == "ok" for r in records.values()), want, rec)
         n_ok = sum(r["status"] == "ok" for r in records.values())
         if n_ok == 0:
             break  # not one usable sample among the first candidates: replacements would fail the same way
-    write_manifest(root, list(records.values()))
+    save()
     _log_generation(root, {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t_start)),
                            "seconds": round(time.time() - t_start, 1), "usable": n_ok, "wanted": want,
-                           "candidates": n_cand, "workers": workers, "threads_per_worker": n_threads,
+                           "candidates": n_cand, "splits": sorted(splits) if splits else "all", "workers": workers, "threads_per_worker": n_threads,
                            "executor": executor, "cpus": cpu_count(), "host": platform.node(),
                            "machine": f"{platform.system()} {platform.machine()}"})
-    return [records[f"s{i:05d}"] for i in range(n_cand)]
+    return [records[sid] for sid in order]

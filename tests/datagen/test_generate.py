@@ -190,3 +190,24 @@ def test_mixed_scenarios_and_physics_shares(tmp_path):
         assert ((tmp_path / "d" / r["sample_id"] / "gt" / "controls.npy").exists()) == (r["scenario"] == "interaction")
     with pytest.raises(Exception, match="mixed_shares"):
         _tiny(**{"physics.model": "mixed", "physics.mixed_shares": [0.7, 0.7]})
+
+
+def test_gen_of_one_split_gives_the_full_runs_bytes_and_resumes_into_it(tmp_path):
+    prof = _tiny(n_samples=6)
+    test_ids = [p["sample_id"] for p in plan_samples(prof) if p["split"] == "test"]
+    assert test_ids and len(test_ids) < 6  # the tiny plan mixes splits
+    only = generate(tmp_path / "d", prof, splits=["test"])
+    assert [r["sample_id"] for r in only] == test_ids and all(r["split"] == "test" for r in only)
+    full = {r["sample_id"]: r for r in generate(tmp_path / "full", prof)}
+    for r in only:
+        assert r["files"] == full[r["sample_id"]]["files"]  # every file's sha256
+    assert {r["sample_id"] for r in read_manifest(tmp_path / "d")} == set(test_ids)
+    stamp = (tmp_path / "d" / test_ids[0] / "sample.json").stat().st_mtime_ns
+    rest = generate(tmp_path / "d", prof)  # resume without --splits: keeps the test samples, adds the rest
+    assert {r["sample_id"]: r["files"] for r in rest} == {k: r["files"] for k, r in full.items()}
+    assert (tmp_path / "d" / test_ids[0] / "sample.json").stat().st_mtime_ns == stamp
+    # and a split-only run into a full directory keeps the other splits' manifest lines
+    generate(tmp_path / "d", prof, splits=["test"])
+    assert len(read_manifest(tmp_path / "d")) == 6
+    with pytest.raises(Exception, match="unknown split"):
+        generate(tmp_path / "e", prof, splits=["tset"])
