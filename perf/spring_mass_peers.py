@@ -21,7 +21,9 @@ backward: per frame, PhysTwin records one frame's substeps on a ``wp.Tape`` and 
 (their trainer: gradients do not cross frames); ours runs ``Engine.forward`` (graph) then
 ``Engine.backward`` (the exact adjoint through all frames, which re-simulates each frame: strictly more
 work), once per adjoint: the hand-written graphs (``adjoint="graph"``, 1 and ``--threads`` threads) and
-warp's tape (``adjoint="tape"``, the previous implementation).
+warp's tape (``adjoint="tape"``, the first implementation). The ``keep`` rows run the forward with
+``keep=True`` (as a differentiable rollout does): its frames go through the adjoint's recording graph and
+their substep states are kept, so the backward does not re-simulate them (``graph`` rows: it does).
 """
 
 from __future__ import annotations
@@ -187,8 +189,8 @@ def main() -> None:
     engines = {f"{m} x{t}": ours(x0, edges, rest, a, T, S, m, a.device, t) for m, t in variants}
     # forward+backward: the graph forward, then each adjoint (hand-written graphs on 1.. threads, warp's tape)
     bwd = {} if a.no_backward else {
-        f"{adj} x{t}": ours(x0, edges, rest, a, T, S, "graph", a.device, t, adj)
-        for adj, t in [("tape", 1)] + [("graph", t) for t in sorted({1, *a.threads})]}
+        f"{kind} x{t}": ours(x0, edges, rest, a, T, S, "graph", a.device, t, "tape" if kind == "tape" else "graph")
+        for kind, t in [("tape", 1)] + [(k, t) for t in sorted({1, *a.threads}) for k in ("graph", "keep")]}
     v0 = np.zeros_like(x0)
     # warm-up (kernel compiles) and agreement
     ref = pt.rollout(T)
@@ -199,7 +201,7 @@ def main() -> None:
     grads = {}
     gx = np.random.default_rng(0).normal(size=(T, len(x0), 3))  # dL/d(frames): a random direction
     for m, eng in bwd.items():
-        xs, vs = eng.forward(x0, v0)
+        xs, vs = eng.forward(x0, v0, keep=m.startswith("keep"))
         grads[m] = eng.backward(xs, vs, gx, np.zeros_like(vs))
     for m, g in grads.items():
         if m != "tape x1":
@@ -222,8 +224,8 @@ def main() -> None:
         if not a.no_backward:
             timed("PhysTwin forward+backward", lambda: pt.rollout(T, backward=True))
             for m, eng in bwd.items():
-                def fb(eng=eng):
-                    xs, vs = eng.forward(x0, v0)
+                def fb(eng=eng, keep=m.startswith("keep")):
+                    xs, vs = eng.forward(x0, v0, keep=keep)
                     eng.backward(xs, vs, gx, np.zeros_like(vs))
                 timed(f"ours forward+backward [{m}]", fb)
 

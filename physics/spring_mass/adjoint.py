@@ -8,6 +8,11 @@ with barriers like the forward (physics/spring_mass/graphs.py). Where the tape a
 replay of every dynamic loop, this issues two graph replays; every sum has one owner, so the gradients
 are the same bytes on any thread count. Memory: 3 (S + 1) N vectors per engine (the tape's frame stored
 the S spring-force buffers of S springs too).
+
+A forward that will be differentiated (``Engine.forward(..., keep=True)``) runs its last frames through the
+recording graph itself (``forward_frame``) and keeps their substep states, so the backward restores them
+instead of simulating those frames a second time (what warp's tape does for a whole frame, here within
+``Engine.keep_bytes``); the states are the same bytes either way.
 """
 
 from __future__ import annotations
@@ -29,9 +34,12 @@ class FrameAdjoint:
         dev, n, S = eng.device, eng.n, eng.S
         vec = lambda m: wp.zeros(m, dtype=eng.vec3, device=dev)  # noqa: E731
         sca = lambda m: wp.zeros(m, dtype=eng.scalar, device=dev)  # noqa: E731
-        self.X = [vec(n) for _ in range(S + 1)]
-        self.V = [vec(n) for _ in range(S + 1)]
-        self.G = [vec(n) for _ in range(S)]
+        # one block per quantity, a view per substep: a frame's states are kept / restored in three copies
+        block = lambda m: wp.zeros((m, n), dtype=eng.vec3, device=dev)  # noqa: E731
+        self.blocks = (block(S + 1), block(S + 1), block(S))
+        self.X, self.V, self.G = ([b[i] for i in range(b.shape[0])] for b in self.blocks)
+        self.kept: dict[int, tuple[np.ndarray, ...]] = {}  # frame -> copies of the blocks
+        self.resident: int | None = None  # the frame whose substep states the blocks hold now
         self.F = vec(max(eng.s, 1))
         self.adj_x, self.adj_v, self.adj_g = vec(n), vec(n), vec(n)
         self.a_dd = wp.zeros(max(2 * eng.s, 1), dtype=self.kern["vec6"], device=dev)  # per CSR slot
@@ -90,6 +98,51 @@ class FrameAdjoint:
         particles(-1, gather=True, step=False)  # the adjoint of state 0 (substep 0's springs and controls)
 
     # ------------------------------------------------------------------ run
+    def frame_bytes(self) -> int:
+        """Host bytes that keeping one frame's substep states takes."""
+        return sum(b.size for b in self.blocks) * 3 * np.dtype(self.eng.np_dtype).itemsize
+
+    def forget(self) -> None:
+        """Drop the kept states (new parameters or a new forward)."""
+        self.kept.clear()
+        self.resident = None
+
+    def _load(self, t: int, x: np.ndarray, v: np.ndarray) -> None:
+        eng = self.eng
+        self.X[0].assign(np.ascontiguousarray(x, dtype=eng.np_dtype))
+        self.V[0].assign(np.ascontiguousarray(v, dtype=eng.np_dtype))
+        if eng.controls is not None:
+            wp.copy(self.ctrl[0], eng.controls[t])
+            wp.copy(self.ctrl[1], eng.controls[t + 1])
+
+    def forward_frame(self, t: int, x: np.ndarray, v: np.ndarray, keep: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Frame t of the forward through the recording graph (the same bytes as ``Engine.forward``'s replay);
+        ``keep`` also stores a copy of its substep states for ``backward``."""
+        self._load(t, x, v)
+        self.graphs.run(self.record)
+        self.resident = t
+        if keep:
+            self.kept[t] = tuple(b.numpy().copy() for b in self.blocks)
+        return self.X[-1].numpy().copy(), self.V[-1].numpy().copy()
+
+    def _restore(self, t: int, x: np.ndarray, v: np.ndarray) -> bool:
+        """Put frame t's recorded substep states into the blocks if the forward left them for this (x, v)."""
+        held = self.kept.get(t)
+        if held is not None:
+            x0, v0 = held[0][0], held[1][0]
+        elif self.resident == t:
+            x0, v0 = self.X[0].numpy(), self.V[0].numpy()
+        else:
+            return False
+        dt = self.eng.np_dtype
+        if not (np.array_equal(x0, np.asarray(x, dt)) and np.array_equal(v0, np.asarray(v, dt))):
+            return False
+        if self.resident != t:
+            for b, h in zip(self.blocks, held):
+                b.assign(h)
+            self.resident = t
+        return True
+
     def backward(self, xs: np.ndarray, vs: np.ndarray, gx: np.ndarray, gv: np.ndarray) -> dict[str, np.ndarray]:
         """dL/d(x0, v0, k, c, friction, restitution) given dL/d(frames) (same contract as ``Engine.backward``)."""
         eng = self.eng
@@ -98,12 +151,15 @@ class FrameAdjoint:
         adj_x = gx[eng.T - 1].astype(eng.np_dtype)
         adj_v = gv[eng.T - 1].astype(eng.np_dtype)
         for t in reversed(range(eng.T - 1)):
-            self.X[0].assign(np.ascontiguousarray(xs[t], dtype=eng.np_dtype))
-            self.V[0].assign(np.ascontiguousarray(vs[t], dtype=eng.np_dtype))
-            if eng.controls is not None:
-                wp.copy(self.ctrl[0], eng.controls[t])
-                wp.copy(self.ctrl[1], eng.controls[t + 1])
-            self.graphs.run(self.record)
+            if self._restore(t, xs[t], vs[t]):
+                if eng.controls is not None:
+                    wp.copy(self.ctrl[0], eng.controls[t])
+                    wp.copy(self.ctrl[1], eng.controls[t + 1])
+            else:
+                self._load(t, xs[t], vs[t])
+                self.graphs.run(self.record)
+                self.resident = t
+            self.kept.pop(t, None)
             self.adj_x.assign(np.ascontiguousarray(adj_x, dtype=eng.np_dtype))
             self.adj_v.assign(np.ascontiguousarray(adj_v, dtype=eng.np_dtype))
             self.graphs.run(self.reverse)

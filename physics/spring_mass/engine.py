@@ -4,7 +4,9 @@ Memory of the backward pass: frame states (T x N x 3, positions and velocities) 
 the forward pass; the backward pass re-simulates one frame at a time and propagates the adjoint frame
 by frame ("checkpointing per frame", exact gradients). The default adjoint (``adjoint="graph"``,
 physics/spring_mass/adjoint.py) keeps 3 (substeps + 1) N vectors; warp's tape (``adjoint="tape"``) keeps
-``substeps + 1`` state buffers and ``substeps`` spring-force and particle-force buffers.
+``substeps + 1`` state buffers and ``substeps`` spring-force and particle-force buffers. A forward run with
+``keep=True`` (a differentiable rollout) keeps the substep states of its last frames, up to ``keep_bytes``,
+so that the backward does not simulate those frames again.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class Engine:
         n_frames: int, fps: float, substeps: int, gravity, controls: np.ndarray | None,
         control_edges: np.ndarray | None, device: str = "cpu", precision: str = "float32",
         control_rest: np.ndarray | None = None, mode: str = "graph",
-        threads: int | None = None, adjoint: str = "graph",
+        threads: int | None = None, adjoint: str = "graph", keep_bytes: int = 1 << 30,
     ) -> None:
         self.kern = K.get_kernels(precision)
         self.np_dtype = np.float32 if precision == "float32" else np.float64
@@ -114,6 +116,7 @@ class Engine:
         if adjoint not in ADJOINT_MODES:
             raise ValueError(f"adjoint must be one of {ADJOINT_MODES}, got {adjoint!r}")
         self.adjoint = adjoint
+        self.keep_bytes = int(keep_bytes)
         self._adjoint = None
         self._grad_bufs = None
         self._fwd_bufs = None
@@ -144,6 +147,8 @@ class Engine:
         if self.s:  # k / l0 and c / l0 once per upload, for the forward-only block kernels
             wp.launch(self.kern["per_length"], dim=self.s, device=self.device,
                       inputs=[self.w_k, self.w_c, self.w_rest, self.law, self.w_kl, self.w_ceff])
+        if getattr(self, "_adjoint", None) is not None:
+            self._adjoint.forget()  # states kept by a forward belong to the old parameters
 
     # ---------------------------------------------------------------- stepping
     def _substep(self, t: int, s: int, x, v, f, g, x_out, v_out, fused: bool = False, ctrl=None,
@@ -230,12 +235,29 @@ class Engine:
                 return SimulationDiverged(t * self.S + s, reason, t + 1)
         return SimulationDiverged(t * self.S + self.S - 1, "unsane state at frame end", t + 1)
 
-    def forward(self, x0: np.ndarray, v0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _frame_adjoint(self):
+        if self._adjoint is None:
+            from physics.spring_mass.adjoint import FrameAdjoint
+
+            self._adjoint = FrameAdjoint(self, self.threads)
+        return self._adjoint
+
+    def _kept_from(self, keep: bool) -> int:
+        """First frame that a ``keep`` forward runs through the adjoint's recording graph (T - 1: none)."""
+        if not keep or self.adjoint != "graph" or self.T < 2:
+            return self.T - 1
+        adj = self._frame_adjoint()
+        copies = min(self.T - 2, self.keep_bytes // max(adj.frame_bytes(), 1))  # the last frame stays resident
+        return self.T - 2 - copies
+
+    def forward(self, x0: np.ndarray, v0: np.ndarray, keep: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Frames (T,N,3) of positions and velocities in the engine precision.
 
         ``self.mode`` picks how the substeps are issued (FORWARD_MODES): "graph" replays one captured
         frame (no per-launch Python cost), "fused" launches the two forward kernels per substep, "tape"
-        the three that ``backward`` records. All three give the same bytes (tests/physics)."""
+        the three that ``backward`` records. All three give the same bytes (tests/physics). ``keep`` (a
+        forward that ``backward`` will follow, graph adjoint): the last frames run through the adjoint's
+        recording graph (the same bytes) and their substep states are kept for ``backward``."""
         xs = np.zeros((self.T, self.n, 3), self.np_dtype)
         vs = np.zeros_like(xs)
         xs[0], vs[0] = x0, v0
@@ -245,13 +267,18 @@ class Engine:
         if self._fwd_bufs is None:
             self._fwd_bufs = self._bufs(2, False)
         X, V, F, G = self._fwd_bufs
-        if self.mode == "graph" and self._replay is None and self.T > 1:
+        if self._adjoint is not None:
+            self._adjoint.forget()
+        first_kept = self._kept_from(keep)
+        if self.mode == "graph" and self._replay is None and first_kept > 0:
             self._replay = self._frame_replay(X, V, F, G)
         X[0].assign(xs[0])
         V[0].assign(vs[0])
         cur = 0
         for t in range(self.T - 1):
-            if self.mode == "graph":
+            if t >= first_kept:
+                xs[t + 1], vs[t + 1] = self._adjoint.forward_frame(t, xs[t], vs[t], keep=t < self.T - 2)
+            elif self.mode == "graph":
                 if self.controls is not None:
                     wp.copy(self._ctrl[0], self.controls[t])
                     wp.copy(self._ctrl[1], self.controls[t + 1])
@@ -262,7 +289,8 @@ class Engine:
                     self._substep(t, s, X[cur], V[cur], F[0], G[0], X[1 - cur], V[1 - cur],
                                   fused=self.mode == "fused")
                     cur = 1 - cur
-            xs[t + 1], vs[t + 1] = X[cur].numpy(), V[cur].numpy()
+            if t < first_kept:
+                xs[t + 1], vs[t + 1] = X[cur].numpy(), V[cur].numpy()
             if self._check(xs[t + 1], vs[t + 1]) is not None:
                 raise self._locate(t, xs[t], vs[t])
         return xs, vs
@@ -273,11 +301,7 @@ class Engine:
         ``self.adjoint`` picks how: "graph" (hand-written adjoint kernels, physics/spring_mass/adjoint.py; the same
         bytes on any thread count) or "tape" (warp's tape over the three tape kernels; the two agree to rounding)."""
         if self.adjoint == "graph":
-            if self._adjoint is None:
-                from physics.spring_mass.adjoint import FrameAdjoint
-
-                self._adjoint = FrameAdjoint(self, self.threads)
-            return self._adjoint.backward(xs, vs, gx, gv)
+            return self._frame_adjoint().backward(xs, vs, gx, gv)
         return self._tape_backward(xs, vs, gx, gv)
 
     def _tape_backward(self, xs: np.ndarray, vs: np.ndarray, gx: np.ndarray, gv: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,8 +1,9 @@
 """Differentiable rollout: a torch autograd Function around the warp engine.
 
-Forward runs the warp kernels without a tape and stores only the frame states; backward
-re-simulates each frame and chains the adjoints frame by frame (per-frame checkpointing, exact
-gradients, memory O(T N + substeps N); the engine's hand-written adjoint, physics/spring_mass/adjoint.py). Gradients flow to x0, v0,
+Forward runs the warp kernels without a tape and stores the frame states, and, when the rollout will be
+differentiated, the substep states of its last frames within ``Engine.keep_bytes``; backward re-simulates
+any other frame and chains the adjoints frame by frame (per-frame checkpointing, exact gradients, memory
+O(T N + substeps N) beyond the kept states; the engine's hand-written adjoint, physics/spring_mass/adjoint.py). Gradients flow to x0, v0,
 per-spring stiffness (so to global / per-anchor values and to eq. 8's kappa through torch),
 damping, friction and restitution. Precision follows ``x0.dtype`` (float32 or float64).
 """
@@ -18,10 +19,10 @@ from physics.spring_mass.simulate import prepare
 
 class _Rollout(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, eng, x0, v0, k, c, friction, restitution):  # noqa: D401
+    def forward(ctx, eng, keep, x0, v0, k, c, friction, restitution):  # noqa: D401
         eng.set_params(k.detach().cpu().double().numpy(), c.detach().cpu().double().numpy(),
                        float(friction), float(restitution))
-        xs, vs = eng.forward(x0.detach().cpu().double().numpy(), v0.detach().cpu().double().numpy())
+        xs, vs = eng.forward(x0.detach().cpu().double().numpy(), v0.detach().cpu().double().numpy(), keep=keep)
         ctx.eng, ctx.xs, ctx.vs = eng, xs, vs
         ctx.meta = (x0.dtype, x0.device)
         return (torch.from_numpy(xs).to(dtype=x0.dtype, device=x0.device),
@@ -34,7 +35,7 @@ class _Rollout(torch.autograd.Function):
         gv = np.zeros(ctx.vs.shape) if gv is None else gv.detach().cpu().double().numpy()
         g = ctx.eng.backward(ctx.xs, ctx.vs, gx, gv)
         t = lambda a: torch.as_tensor(np.asarray(a, np.float64)).to(dtype=dtype, device=device)  # noqa: E731
-        return None, t(g["x0"]), t(g["v0"]), t(g["k"]), t(g["c"]), t(g["friction"]), t(g["restitution"])
+        return None, None, t(g["x0"]), t(g["v0"]), t(g["k"]), t(g["c"]), t(g["friction"]), t(g["restitution"])
 
 
 def _as_t(value, like: torch.Tensor) -> torch.Tensor:
@@ -108,5 +109,7 @@ def rollout_torch(
     c = c.expand(s) if c.numel() == 1 else c
     mu = _as_t(params.friction if friction is None else friction, x0).reshape(())
     e = _as_t(params.restitution if restitution is None else restitution, x0).reshape(())
-    xs, vs = _Rollout.apply(eng, x0, v0.contiguous(), k.contiguous(), c.contiguous(), mu, e)
+    # a rollout that will be differentiated keeps its substep states for the backward (Engine.forward's keep)
+    keep = torch.is_grad_enabled() and any(a.requires_grad for a in (x0, v0, k, c, mu, e))
+    xs, vs = _Rollout.apply(eng, keep, x0, v0.contiguous(), k.contiguous(), c.contiguous(), mu, e)
     return (xs, vs) if return_velocities else xs
