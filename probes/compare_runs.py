@@ -29,11 +29,13 @@ def _signed(m: float, lo: float, hi: float, d: int) -> str:
     return f"**{text}**" if lo > 0 or hi < 0 else text
 
 
-def _paired_row(label: str, g: pd.DataFrame, ref_label: str, clusters: dict[str, str]) -> str:
+def _paired_row(label: str, g: pd.DataFrame, ref_label: str, clusters: dict[str, str],
+                ref: pd.DataFrame | None = None) -> str:
+    """Paired cells of ``label`` (rows of ``g``) against ``ref_label`` (rows of ``ref``, default ``g``)."""
     cells = []
     for col, _h, d, hib in COLS:
-        v = per_sample(g, col)
-        p = paired_difference(v.get(label, {}), v.get(ref_label, {}), hib, clusters=clusters)
+        v, r = per_sample(g, col), per_sample(g if ref is None else ref, col)
+        p = paired_difference(v.get(label, {}), r.get(ref_label, {}), hib, clusters=clusters)
         cells += [_signed(p.mean_diff, p.lo, p.hi, d), f"{p.wins}/{p.n}"]
     return " | ".join(cells)
 
@@ -83,7 +85,7 @@ def main() -> None:
         base = g[g["label"] == ref_label]
         for (label, seed), h in rt.groupby(["label", "seed"], sort=False):
             if label != ref_label:
-                print(f"| {label} | {int(seed)} | {_paired_row(label, pd.concat([h, base]), ref_label, clusters)} |")
+                print(f"| {label} | {int(seed)} | {_paired_row(label, h, ref_label, clusters, base)} |")
 
 
 if __name__ == "__main__":
