@@ -23,7 +23,7 @@ def _failures_line(records: list[dict[str, Any]]) -> str:
 
 def cmd_gen(a: argparse.Namespace) -> int:
     from core.progress import progress_bar
-    from datagen.generate import generate, plan_samples
+    from datagen.generate import generate, wanted
     from datagen.profile import load_profile, profile_from_dict
 
     profile = load_profile(a.profile, {"n_samples": a.n, "seed": a.seed})
@@ -36,16 +36,16 @@ def cmd_gen(a: argparse.Namespace) -> int:
         profile = profile_from_dict(d, src="--physics/--renderer")
     out = Path(a.out or f"data/{profile.name}")
     splits = [s for s in (a.splits or "").split(",") if s] or None
-    planned = [p for p in plan_samples(profile) if splits is None or p["split"] in splits]
-    with progress_bar(f"gen {profile.name}", len(planned)) as cb:
+    want = wanted(profile, splits)
+    with progress_bar(f"gen {profile.name}", want) as cb:
         recs = generate(out, profile, workers=a.workers, force=a.force, on_progress=cb, executor=a.executor,
                         address=a.address, threads=a.threads, splits=splits)
     from bench.dataset_card import write_dataset_card
 
     write_dataset_card(out)
     ok = sum(r["status"] == "ok" for r in recs)
-    splits = Counter(r["split"] for r in recs)
-    print(f"dataset: {out} ({ok}/{len(planned)} ok; splits {dict(splits)}; {_failures_line(recs)})")
+    by_split = Counter(r["split"] for r in recs)
+    print(f"dataset: {out} ({ok}/{want} ok; splits {dict(by_split)}; {_failures_line(recs)})")
     return 0
 
 

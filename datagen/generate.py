@@ -81,6 +81,14 @@ def plan_samples(profile: DatasetProfile) -> list[dict[str, Any]]:
     return plan_candidates(profile, profile.n_samples)
 
 
+def wanted(profile: DatasetProfile, splits: Sequence[str] | None = None) -> int:
+    """Usable samples a run asks for: ``n_samples``, or with ``splits`` those of the first ``n_samples``
+    candidates that fall in them."""
+    if not splits:
+        return profile.n_samples
+    return sum(p["split"] in splits for p in plan_samples(profile))
+
+
 def split_candidates(profile: DatasetProfile, m: int, splits: Sequence[str]) -> list[dict[str, Any]]:
     """The first ``m`` candidates of the full candidate sequence whose split is in ``splits`` (same sample ids,
     seeds and objects as in a run over every split)."""
@@ -246,14 +254,13 @@ def generate(root: Path, profile: DatasetProfile, workers: int = 1, force: bool 
     t_start = time.time()
     n_threads = thread_share(workers, threads)
     old = {r["sample_id"]: r for r in read_manifest(root)} if (root / MANIFEST).exists() and not force else {}
+    want = wanted(profile, splits)
     if splits:
-        want = sum(p["split"] in splits for p in plan_samples(profile))
         if want == 0:
             raise UserError("--splits", f"the first {profile.n_samples} candidates hold no {'/'.join(splits)} sample",
                             "raise --n, or choose other splits")
         sequence = lambda m: split_candidates(profile, m, splits)  # noqa: E731
     else:
-        want = profile.n_samples
         sequence = lambda m: plan_candidates(profile, m)  # noqa: E731
     limit = max_candidates(want)
     order: list[str] = []

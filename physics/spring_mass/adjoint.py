@@ -107,13 +107,16 @@ class FrameAdjoint:
         self.kept.clear()
         self.resident = None
 
+    def _controls(self, t: int) -> None:
+        """Stage frame t's control positions (start and end) for the recording and reverse graphs."""
+        if self.eng.controls is not None:
+            wp.copy(self.ctrl[0], self.eng.controls[t])
+            wp.copy(self.ctrl[1], self.eng.controls[t + 1])
+
     def _load(self, t: int, x: np.ndarray, v: np.ndarray) -> None:
-        eng = self.eng
-        self.X[0].assign(np.ascontiguousarray(x, dtype=eng.np_dtype))
-        self.V[0].assign(np.ascontiguousarray(v, dtype=eng.np_dtype))
-        if eng.controls is not None:
-            wp.copy(self.ctrl[0], eng.controls[t])
-            wp.copy(self.ctrl[1], eng.controls[t + 1])
+        self.X[0].assign(np.ascontiguousarray(x, dtype=self.eng.np_dtype))
+        self.V[0].assign(np.ascontiguousarray(v, dtype=self.eng.np_dtype))
+        self._controls(t)
 
     def forward_frame(self, t: int, x: np.ndarray, v: np.ndarray, keep: bool) -> tuple[np.ndarray, np.ndarray]:
         """Frame t of the forward through the recording graph (the same bytes as ``Engine.forward``'s replay);
@@ -152,9 +155,7 @@ class FrameAdjoint:
         adj_v = gv[eng.T - 1].astype(eng.np_dtype)
         for t in reversed(range(eng.T - 1)):
             if self._restore(t, xs[t], vs[t]):
-                if eng.controls is not None:
-                    wp.copy(self.ctrl[0], eng.controls[t])
-                    wp.copy(self.ctrl[1], eng.controls[t + 1])
+                self._controls(t)
             else:
                 self._load(t, xs[t], vs[t])
                 self.graphs.run(self.record)
