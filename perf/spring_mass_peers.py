@@ -24,6 +24,8 @@ work), once per adjoint: the hand-written graphs (``adjoint="graph"``, 1 and ``-
 warp's tape (``adjoint="tape"``, the first implementation). The ``keep`` rows run the forward with
 ``keep=True`` (as a differentiable rollout does): its frames go through the adjoint's recording graph and
 their substep states are kept, so the backward does not re-simulate them (``graph`` rows: it does).
+On the CPU the engine's forward passes are C++ vector-lane kernels (physics/spring_mass/native_kernels.py);
+rows marked ``warp`` run the previous warp block kernels (``native=False``; the same bytes) for comparison.
 """
 
 from __future__ import annotations
@@ -142,14 +144,15 @@ def scene(n: int, k: int, seed: int = 0):
     return x0, np.asarray(edges, np.int32), np.asarray(rest, np.float64)
 
 
-def ours(x0, edges, rest, a, frames, S, mode: str, device="cpu", threads: int = 1, adjoint: str = "graph"):
+def ours(x0, edges, rest, a, frames, S, mode: str, device="cpu", threads: int = 1, adjoint: str = "graph",
+         native: bool | None = None):
     from physics.spring_mass import SpringMassParams
     from physics.spring_mass.engine import Engine
 
     p = SpringMassParams(force_law="phystwin", ground_model="phystwin", mass=1.0, drag=a.drag,
                          dashpot_axial=True, friction=a.fric, restitution=a.elas)
     eng = Engine(x0, edges, rest, p, frames, 30.0, S, (0.0, 0.0, -9.8), None, None, device=device, mode=mode,
-                 threads=threads, adjoint=adjoint)
+                 threads=threads, adjoint=adjoint, native=native)
     eng.set_params(np.full(len(rest), a.Y), np.full(len(rest), a.dashpot), a.fric, a.elas)
     return eng
 
@@ -185,12 +188,22 @@ def main() -> None:
     print(f"scene: {a.points} points, {len(edges)} springs (kNN k={a.k}), {T - 1} frames x {S} substeps "
           f"(dt={dt:.3g} s), float32, {a.device}, {a.rounds} interleaved rounds")
     pt = PhysTwinSim(mod, x0, edges, rest, a.Y, a.dashpot, a.drag, a.elas, a.fric, dt, S, a.device)
-    variants = [(m, 1) for m in FORWARD_MODES] + [("graph", t) for t in a.threads if t > 1]
-    engines = {f"{m} x{t}": ours(x0, edges, rest, a, T, S, m, a.device, t) for m, t in variants}
+    cpu = a.device == "cpu"
+    # "warp" rows: the forward passes as warp block kernels (native=False, the previous implementation); the
+    # others use the C++ vector-lane passes where the engine has them (CPU; physics/spring_mass/native_kernels.py)
+    variants = [(m, 1, None) for m in FORWARD_MODES] + [("graph", t, None) for t in a.threads if t > 1]
+    if cpu:
+        variants += [("graph", t, False) for t in sorted({1, *a.threads})]
+    engines = {f"{m} x{t}" + ("" if nat is None else " warp"): ours(x0, edges, rest, a, T, S, m, a.device, t, native=nat)
+               for m, t, nat in variants}
     # forward+backward: the graph forward, then each adjoint (hand-written graphs on 1.. threads, warp's tape)
+    kinds = [("tape", 1, None)] + [(k, t, None) for t in sorted({1, *a.threads}) for k in ("graph", "keep")]
+    if cpu:
+        kinds += [("keep", t, False) for t in sorted({1, *a.threads})]
     bwd = {} if a.no_backward else {
-        f"{kind} x{t}": ours(x0, edges, rest, a, T, S, "graph", a.device, t, "tape" if kind == "tape" else "graph")
-        for kind, t in [("tape", 1)] + [(k, t) for t in sorted({1, *a.threads}) for k in ("graph", "keep")]}
+        f"{kind} x{t}" + ("" if nat is None else " warp"): ours(
+            x0, edges, rest, a, T, S, "graph", a.device, t, "tape" if kind == "tape" else "graph", native=nat)
+        for kind, t, nat in kinds}
     v0 = np.zeros_like(x0)
     # warm-up (kernel compiles) and agreement
     ref = pt.rollout(T)
@@ -235,7 +248,7 @@ def main() -> None:
     for name, ts in rows.items():
         base = "PhysTwin forward+backward" if "backward" in name else "PhysTwin forward"
         extra = "" if name.startswith("PhysTwin") else f"   vs PhysTwin {ratio(base, name):.2f}x"
-        print(f"{name:32s} {n_sub / statistics.median(ts):8.0f} substeps/s{extra}")
+        print(f"{name:40s} {n_sub / statistics.median(ts):8.0f} substeps/s{extra}")
 
 
 if __name__ == "__main__":

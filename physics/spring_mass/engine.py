@@ -47,6 +47,7 @@ class Engine:
         control_edges: np.ndarray | None, device: str = "cpu", precision: str = "float32",
         control_rest: np.ndarray | None = None, mode: str = "graph",
         threads: int | None = None, adjoint: str = "graph", keep_bytes: int = 1 << 30,
+        native: bool | None = None,
     ) -> None:
         self.kern = K.get_kernels(precision)
         self.np_dtype = np.float32 if precision == "float32" else np.float64
@@ -121,7 +122,17 @@ class Engine:
         self._grad_bufs = None
         self._fwd_bufs = None
         self._replay = None
-        self._chunk = _CHUNK if wp.get_device(device).is_cpu else 1  # a GPU wants one element per thread
+        cpu = wp.get_device(device).is_cpu
+        self._chunk = _CHUNK if cpu else 1  # a GPU wants one element per thread
+        # forward-only passes in C++ vector lanes (physics/spring_mass/native_kernels.py; same bytes): CPU, Hooke laws
+        usable = cpu and float(params.p_k) == 0.0
+        if native and not usable:
+            raise ValueError("native kernels need a CPU device and p_k == 0")
+        self.native = usable if native is None else bool(native)
+        if self.native:
+            from physics.spring_mass.native_kernels import get_native_kernels
+
+            self.kern = {**self.kern, **get_native_kernels(precision)}
         self.threads = default_threads() if threads is None else max(1, int(threads))
 
     # ---------------------------------------------------------------- parameters
@@ -167,7 +178,8 @@ class Engine:
                        int(bool(p.dashpot_axial)), f]
         if s1 > s0:
             if fused:
-                wp.launch(kern["spring_block"], dim=-(-(s1 - s0) // self._chunk), device=self.device,
+                wp.launch(kern["spring_simd" if self.native else "spring_block"], dim=-(-(s1 - s0) // self._chunk),
+                          device=self.device,
                           inputs=[s0, s1, self._chunk] + spring_args[:4] + [self.w_kl, self.w_ceff] + spring_args[6:])
             else:
                 wp.launch(kern["spring_forces"], dim=self.s, device=self.device, inputs=spring_args)
@@ -184,7 +196,8 @@ class Engine:
                 self.w_e, self.w_mu, x_out, v_out]
         if fused:
             if n1 > n0:
-                wp.launch(kern["particle_block"], dim=-(-(n1 - n0) // self._chunk), device=self.device,
+                wp.launch(kern["particle_native" if self.native else "particle_block"],
+                          dim=-(-(n1 - n0) // self._chunk), device=self.device,
                           inputs=[n0, n1, self._chunk, x, v] + gather[1:] + step + [g])
             if sync is not None:
                 sync(2 * s + 1)

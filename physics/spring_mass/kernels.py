@@ -21,6 +21,9 @@ hand-written (physics/spring_mass/adjoint_kernels.py) and reads the forces ``par
 contiguously, gives the same bytes but measured slower: 1 437 vs 1 529 substeps/s on one thread, 1 924 vs
 2 426 on two, where the scattered writes cross the threads' shares.)
 
+On CPU devices the engine runs the two forward-only passes through physics/spring_mass/native_kernels.py
+instead (the same arithmetic in C++ vector lanes, the same bytes, about twice as fast) for the Hooke laws.
+
 Why the gather is its own kernel: warp's adjoint of a dynamic loop does not replay the values a
 loop-carried variable takes, so in the backward pass any *nonlinear* use of such a variable after
 the loop sees its pre-loop value. The contact branch is nonlinear in the velocity that the spring
@@ -208,6 +211,28 @@ def get_kernels(precision: str) -> dict:
             f[s] = spring_force(x[j] - x[i], v[j] - v[i], rest[s], k_l[s], c_eff[s], p_k, law, axial)
 
     @wp.func
+    def control_force(
+        force: vec3,
+        xi: vec3,
+        i: int,
+        c_offsets: wp.array(dtype=wp.int32),
+        c_ctrl: wp.array(dtype=wp.int32),
+        c_rest: wp.array(dtype=scalar),
+        ctrl0: wp.array(dtype=vec3),
+        ctrl1: wp.array(dtype=vec3),
+        alpha: scalar,
+        c_k: scalar,
+    ):
+        """``force`` plus particle i's control springs (Hooke, to the controls blended by ``alpha``), in order."""
+        for b in range(c_offsets[i], c_offsets[i + 1]):
+            cid = c_ctrl[b]
+            cp = ctrl0[cid] * (scalar(1.0) - alpha) + ctrl1[cid] * alpha
+            d = cp - xi
+            length = wp.sqrt(wp.dot(d, d) + scalar(1.0e-24))
+            force = force + c_k * (length - c_rest[b]) * (d / length)
+        return force
+
+    @wp.func
     def particle_force(
         i: int,
         xi: vec3,
@@ -229,13 +254,7 @@ def get_kernels(precision: str) -> dict:
             force = force + f_spring[adj_spring[a]]
         for a in range(mids[i], offsets[i + 1]):  # springs (j, i): the opposite
             force = force - f_spring[adj_spring[a]]
-        for b in range(c_offsets[i], c_offsets[i + 1]):
-            cid = c_ctrl[b]
-            cp = ctrl0[cid] * (scalar(1.0) - alpha) + ctrl1[cid] * alpha
-            d = cp - xi
-            length = wp.sqrt(wp.dot(d, d) + scalar(1.0e-24))
-            force = force + c_k * (length - c_rest[b]) * (d / length)
-        return force
+        return control_force(force, xi, i, c_offsets, c_ctrl, c_rest, ctrl0, ctrl1, alpha, c_k)
 
     @wp.func
     def advance(
@@ -362,4 +381,5 @@ def get_kernels(precision: str) -> dict:
             f_out[i] = force
 
     return {"spring_forces": spring_forces, "gather_forces": gather_forces, "integrate": integrate,
-            "spring_block": spring_block, "per_length": per_length, "particle_block": particle_block, "barrier": barrier, "scalar": scalar, "vec3": vec3}
+            "spring_block": spring_block, "per_length": per_length, "particle_block": particle_block, "barrier": barrier,
+            "advance": advance, "control_force": control_force, "scalar": scalar, "vec3": vec3}

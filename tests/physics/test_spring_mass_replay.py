@@ -28,6 +28,10 @@ CASES = {
                                  friction=0.4, restitution=0.6),
     "spring_gaus_pk": SpringMassParams(force_law="spring_gaus", ground_model="spring_gaus", mass=0.01, p_k=0.3,
                                        friction=0.3),
+    # Hooke laws run the CPU forward through the C++ vector-lane kernels (native_kernels.py), the power law does not
+    "spring_gaus": SpringMassParams(force_law="spring_gaus", ground_model="spring_gaus", mass=0.01, friction=0.3),
+    "phystwin_isotropic": SpringMassParams(force_law="phystwin", ground_model="none", mass=0.01, drag=0.2,
+                                           dashpot_axial=False),
 }
 
 
@@ -54,6 +58,43 @@ def test_every_mode_and_thread_count_gives_the_tape_bytes(case, S):
         tape.set_params(np.full(len(rest), 90.0), np.full(len(rest), 0.05), 0.1, 0.2)
         assert xs2.tobytes() == tape.forward(x0, v0)[0].tobytes(), (mode, threads)
         assert xs2.tobytes() != xs.tobytes()
+
+
+@pytest.mark.parametrize("precision", ["float32", "float64"])
+def test_native_lane_kernels_give_the_warp_kernels_bytes(precision):
+    """The C++ vector-lane passes against the warp block kernels they replace, for every Hooke law and dashpot,
+    on a spring count that leaves a tail after the last full group of lanes (and controls, ground contact)."""
+    from physics.spring_mass.engine import Engine
+
+    x0, edges, rest = _scene(47, seed=3)
+    assert len(edges) % 8 and len(edges) % 4  # a scalar tail in both precisions
+    rng = np.random.default_rng(4)
+    T, S = 4, 33
+    ctrl = np.cumsum(rng.normal(0, 0.004, (T, 1, 3)), axis=0) + x0[:1][None]
+    v0 = rng.normal(0, 0.3, x0.shape)
+    k, c = rng.uniform(20.0, 60.0, len(rest)), rng.uniform(0.0, 0.05, len(rest))
+    for case in ("phystwin", "spring_gaus", "phystwin_isotropic"):
+        out = {}
+        for native in (False, True):
+            eng = Engine(x0, edges, rest, CASES[case], T, 30.0, S, (0.0, 0.0, -9.81), ctrl, np.array([[0, 5]]),
+                         precision=precision, mode="fused", native=native)
+            assert eng.native is native
+            eng.set_params(k, c, 0.3, 0.5)
+            out[native] = eng.forward(x0, v0)
+        assert np.abs(out[True][0][-1] - x0).max() > 1e-3, case
+        assert out[True][0].tobytes() == out[False][0].tobytes(), case
+        assert out[True][1].tobytes() == out[False][1].tobytes(), case
+
+
+def test_native_kernels_only_where_they_apply():
+    from physics.spring_mass.engine import Engine
+
+    x0, edges, rest = _scene(20)
+    args = (x0, edges, rest)
+    assert Engine(*args, CASES["phystwin"], 2, 30.0, 4, (0, 0, -9.81), None, None).native
+    assert not Engine(*args, CASES["spring_gaus_pk"], 2, 30.0, 4, (0, 0, -9.81), None, None).native
+    with pytest.raises(ValueError, match="p_k"):
+        Engine(*args, CASES["spring_gaus_pk"], 2, 30.0, 4, (0, 0, -9.81), None, None, native=True)
 
 
 def test_gradients_unchanged_by_the_forward_mode():
