@@ -68,6 +68,30 @@ def resolved_method_config(method: str, path: str | None, data: Path | None = No
     return cfg
 
 
+def _per_seed_resolver(method: str, config_path: str | None, data: Path, seeds: int):
+    """For `bench run --seeds K` of a learned method whose checkpoint dir holds `bench train --seeds` dirs:
+    ``resolve(config, k)`` that points seed k's run at training seed k's checkpoint (all K checked first, so a
+    missing one fails before any run). None otherwise (every seed runs the one checkpoint)."""
+    from methods.base import is_trainable
+    from methods.registry import load_method_class
+    from methods.training.checkpoints import default_checkpoint_dir, has_seed_checkpoints, seed_checkpoint_dir
+
+    cls = load_method_class(method)
+    if seeds < 2 or not is_trainable(cls):
+        return None
+    raw = resolved_method_config(method, config_path)
+    base = Path(raw.get("checkpoint") or default_checkpoint_dir(method, data))
+    if not has_seed_checkpoints(base):
+        return None
+
+    def resolve(config: dict[str, Any], k: int) -> dict[str, Any]:
+        return cls.resolve_run_config({**config, "checkpoint": str(seed_checkpoint_dir(base, k))}, data)
+
+    for k in range(seeds):
+        resolve(raw, k)
+    return resolve
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     from core.dataset import check_split, select_samples
     from core.progress import progress_bar
@@ -77,12 +101,15 @@ def cmd_run(a: argparse.Namespace) -> int:
     data = Path(a.data)
     if not data.exists():
         raise UserError("--data", f"dataset directory '{data}' does not exist", "generate one with `bench gen --out DIR`")
-    cfg = resolved_method_config(a.method, a.method_config, data)
+    resolve = _per_seed_resolver(a.method, a.method_config, data, a.seeds)
+    cfg = resolved_method_config(a.method, a.method_config, None if resolve else data)
     out = Path(a.out) if a.out else _default_run_dir(data, (cfg.get("name") or a.method) + ("-transfer" if a.track == "transfer" else ""), a.split)
     n = len(select_samples(data, a.split))
     kw = dict(timeout_s=a.timeout, isolate=not a.inline, resume=not a.force, track=a.track, threads=a.threads)
     if a.seeds > 1:
         from methods.runner import run_seeds
+
+        kw["resolve"] = resolve
 
         with progress_bar(f"run {a.method} x{a.seeds} seeds", n * a.seeds) as cb:
             done = [0]
@@ -106,11 +133,19 @@ def cmd_train(a: argparse.Namespace) -> int:
     cfg = resolved_method_config(a.method, a.method_config)
     if a.steps is not None:
         cfg["steps"] = a.steps
-    res = train_method(a.method, Path(a.data), a.split, Path(a.out) if a.out else None, cfg, resume=not a.force)
-    print(f"checkpoints: {res['out_dir']} (step {res['step']}, resumed from {res['start_step']}; "
-          f"loss {res['metrics'].get('loss', float('nan')):.5f}; log {Path(res['out_dir']) / 'log.csv'})")
-    if res.get("calibration"):  # ReconPhys calibrate: holdout (methods/reconphys/calibration.py)
-        print("held-out calibration alpha: " + ", ".join(f"{k} {v:.2f}" for k, v in res["calibration"].items()))
+    out = Path(a.out) if a.out else None
+    jobs = [(out, cfg)]
+    if a.seeds > 1:  # training seeds: OUT/seed-<k> with seed = the config's + k (`bench run --seeds` finds them)
+        from methods.training.checkpoints import default_checkpoint_dir, seed_checkpoint_dir
+
+        base = out or default_checkpoint_dir(a.method, Path(a.data))
+        jobs = [(seed_checkpoint_dir(base, k), {**cfg, "seed": int(cfg.get("seed", 0)) + k}) for k in range(a.seeds)]
+    for job_out, job_cfg in jobs:
+        res = train_method(a.method, Path(a.data), a.split, job_out, job_cfg, resume=not a.force)
+        print(f"checkpoints: {res['out_dir']} (step {res['step']}, resumed from {res['start_step']}; "
+              f"loss {res['metrics'].get('loss', float('nan')):.5f}; log {Path(res['out_dir']) / 'log.csv'})")
+        if res.get("calibration"):  # ReconPhys calibrate: holdout (methods/reconphys/calibration.py)
+            print("held-out calibration alpha: " + ", ".join(f"{k} {v:.2f}" for k, v in res["calibration"].items()))
     return 0
 
 
@@ -275,7 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="CPU threads of each sample's process (wins over the config's threads; default: the CPUs)")
     r.add_argument("--seeds", type=_count("--seeds"), default=1,
                    help="run a stochastic method K times (seed = the config's + k) into OUT/seed-<k>; the board "
-                        "shows the mean over seeds and their spread (default 1)")
+                        "shows the mean over seeds and their spread (default 1); a learned method whose checkpoint dir holds "
+                        "`bench train --seeds` models runs seed k with model k")
     r.add_argument("--inline", action="store_true", help="run in this process (no per-sample isolation or timeout)")
     r.add_argument("--force", action="store_true", help="discard the run directory's samples and run them all again")
     r.add_argument("--track", default="default", choices=["default", "transfer"],
@@ -289,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--method-config", help="YAML of method settings (default configs/methods/<method>.yaml)")
     t.add_argument("--steps", type=_count("--steps", 0), help="total optimisation steps (overrides the method config)")
     t.add_argument("--force", action="store_true", help="start from scratch (delete the checkpoints in --out)")
+    t.add_argument("--seeds", type=_count("--seeds"), default=1,
+                   help="train K models (seed = the config's + k) into OUT/seed-<k>; `bench run --seeds K` then runs "
+                        "seed k with model k, so the board's seed spread includes training (default 1)")
     t.set_defaults(fn=cmd_train)
     e = sub.add_parser("eval", help="score run directories (writes metrics.json per sample, results.json)")
     e.add_argument("runs", nargs="+", metavar="RUN", help="run directories (the --out of `bench run`)")

@@ -163,17 +163,22 @@ def _prepare_run_dir(out_root: Path, record: dict[str, Any], force: bool) -> Non
 
 
 def run_seeds(method_name: str, data_root: Path, split: str, out_root: Path, config: dict[str, Any], seeds: int,
+              resolve: Callable[[dict[str, Any], int], dict[str, Any]] | None = None,
               **kw: Any) -> list[list[dict[str, Any]]]:
     """``bench run --seeds K``: the method K times with ``seed`` = the config's seed + k, into
     ``out_root/seed-<k>``; each run.json records its ``seed_group`` so the board averages them per sample
-    and reports the spread across seeds."""
+    and reports the spread across seeds. ``resolve(config, k)``: seed k's run config (a learned method's
+    checkpoint of training seed k, ``per_seed_checkpoints``); the group is the config before it."""
     base = int(config.get("seed", 0))
     group = sha256_bytes(dumps({k: v for k, v in config.items() if k != "seed"}).encode())
     out = []
     for k in range(seeds):
         cfg = {**config, "seed": base + k}
+        if resolve is not None:
+            cfg = resolve(cfg, k)
         out.append(run_method(method_name, data_root, split, out_root / f"seed-{k}", cfg, seed_group={
-            "index": k, "of": seeds, "seed": base + k, "group_config_sha256": group}, **kw))
+            "index": k, "of": seeds, "seed": base + k, "group_config_sha256": group,
+            "trained_per_seed": resolve is not None}, **kw))
     return out
 
 

@@ -113,6 +113,29 @@ def test_seeds_run_k_times_and_the_board_averages_them(scored, tmp_path):
     assert "Spread across method seeds" in page
 
 
+def test_training_seeds_pair_with_run_seeds(scored, tmp_path):
+    """`bench train --seeds 2` writes OUT/seed-<k> with seed = config + k; `bench run --seeds 2` runs seed k with
+    model k (one seed group), and a missing model fails before any run."""
+    data, _ = scored
+    ck = tmp_path / "ck"
+    assert bench(["train", "--method", "train_mean", "--data", str(data), "--split", "all", "--out", str(ck),
+                  "--seeds", "2"]) == 0
+    assert sorted(p.name for p in ck.iterdir()) == ["seed-0", "seed-1"]
+    cfg = tmp_path / "tm.yaml"
+    cfg.write_text(f"checkpoint: {ck}\n")
+    out = tmp_path / "tm"
+    assert bench(["run", "--method", "train_mean", "--data", str(data), "--split", "all", "--out", str(out),
+                  "--method-config", str(cfg), "--seeds", "2", "--inline"]) == 0
+    runs = [json.loads((out / f"seed-{k}" / "run.json").read_text()) for k in range(2)]
+    assert [Path(r["config"]["checkpoint"]).name for r in runs] == ["seed-0", "seed-1"]
+    assert [r["config"]["seed"] for r in runs] == [0, 1]
+    assert runs[0]["seed_group"]["group_config_sha256"] == runs[1]["seed_group"]["group_config_sha256"]
+    assert all(r["seed_group"]["trained_per_seed"] for r in runs)
+    bad = _cli("run", "--method", "train_mean", "--data", data, "--split", "all", "--out", tmp_path / "tm3",
+               "--method-config", cfg, "--seeds", "3", "--inline")
+    assert bad.returncode != 0 and "seed-2" in bad.stderr and not (tmp_path / "tm3").exists()
+
+
 def test_dataset_card_counts_the_manifest_and_names_the_protocol_eval_writes(scored):
     """`bench gen` writes DATASET.md; its counts are the manifest's and its protocol id for split `all` is the one
     `bench eval` wrote into the static run's results.json (computed independently, from the run)."""

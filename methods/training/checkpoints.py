@@ -99,6 +99,16 @@ def default_checkpoint_dir(method: str, data_root: Path) -> Path:
     return Path("runs") / "checkpoints" / method / Path(data_root).resolve().name
 
 
+def seed_checkpoint_dir(base: Path, index: int) -> Path:
+    """Where `bench train --seeds K` puts training seed ``index`` (config seed + index) of checkpoint dir ``base``."""
+    return Path(base) / f"seed-{int(index)}"
+
+
+def has_seed_checkpoints(base: Path) -> bool:
+    """Whether ``base`` holds per-training-seed checkpoint dirs (`bench train --seeds`)."""
+    return seed_checkpoint_dir(base, 0).is_dir()
+
+
 def missing_checkpoint(method: str, label: str, path: Path, data: str) -> UserError:
     """The one-line `bench run` error of a learned method without a checkpoint: where it looked, how to train."""
     return UserError("checkpoint", f"no {label} checkpoint in '{path}'",
