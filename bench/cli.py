@@ -53,22 +53,26 @@ def _default_run_dir(data: Path, method: str, split: str) -> Path:
     return Path("runs") / data.name / f"{method}-{split}"
 
 
-def resolved_method_config(method: str, path: str | None, data: Path | None = None) -> dict[str, Any]:
-    """The method's YAML, validated (one UserError naming the file and key); a learned method's checkpoint
-    resolved when ``data`` is given."""
+def resolved_method_config(method: str, path: str | None) -> dict[str, Any]:
+    """The method's YAML, validated (one UserError naming the file and key)."""
     from core.method_config import load_method_config, method_config_source, validate_method_config
-    from methods.base import is_trainable
-    from methods.registry import load_method_class, method_config_class
+    from methods.registry import method_config_class
 
     cfg = load_method_config(method, path)
     validate_method_config(method_config_class(method), cfg, method, method_config_source(method, path))
-    cls = load_method_class(method)
-    if data is not None and is_trainable(cls):
-        cfg = cls.resolve_run_config(cfg, data)
     return cfg
 
 
-def _per_seed_resolver(method: str, config_path: str | None, data: Path, seeds: int):
+def checkpoint_resolved(method: str, cfg: dict[str, Any], data: Path) -> dict[str, Any]:
+    """``cfg`` with a learned method's checkpoint resolved for dataset ``data`` (unchanged for other methods)."""
+    from methods.base import is_trainable
+    from methods.registry import load_method_class
+
+    cls = load_method_class(method)
+    return cls.resolve_run_config(cfg, data) if is_trainable(cls) else cfg
+
+
+def _per_seed_resolver(method: str, cfg: dict[str, Any], data: Path, seeds: int):
     """For `bench run --seeds K` of a learned method whose checkpoint dir holds `bench train --seeds` dirs:
     ``resolve(config, k)`` that points seed k's run at training seed k's checkpoint (all K checked first, so a
     missing one fails before any run). None otherwise (every seed runs the one checkpoint)."""
@@ -76,19 +80,17 @@ def _per_seed_resolver(method: str, config_path: str | None, data: Path, seeds: 
     from methods.registry import load_method_class
     from methods.training.checkpoints import default_checkpoint_dir, has_seed_checkpoints, seed_checkpoint_dir
 
-    cls = load_method_class(method)
-    if seeds < 2 or not is_trainable(cls):
+    if seeds < 2 or not is_trainable(load_method_class(method)):
         return None
-    raw = resolved_method_config(method, config_path)
-    base = Path(raw.get("checkpoint") or default_checkpoint_dir(method, data))
+    base = Path(cfg.get("checkpoint") or default_checkpoint_dir(method, data))
     if not has_seed_checkpoints(base):
         return None
 
     def resolve(config: dict[str, Any], k: int) -> dict[str, Any]:
-        return cls.resolve_run_config({**config, "checkpoint": str(seed_checkpoint_dir(base, k))}, data)
+        return checkpoint_resolved(method, {**config, "checkpoint": str(seed_checkpoint_dir(base, k))}, data)
 
     for k in range(seeds):
-        resolve(raw, k)
+        resolve(cfg, k)
     return resolve
 
 
@@ -101,8 +103,10 @@ def cmd_run(a: argparse.Namespace) -> int:
     data = Path(a.data)
     if not data.exists():
         raise UserError("--data", f"dataset directory '{data}' does not exist", "generate one with `bench gen --out DIR`")
-    resolve = _per_seed_resolver(a.method, a.method_config, data, a.seeds)
-    cfg = resolved_method_config(a.method, a.method_config, None if resolve else data)
+    cfg = resolved_method_config(a.method, a.method_config)
+    resolve = _per_seed_resolver(a.method, cfg, data, a.seeds)
+    if resolve is None:
+        cfg = checkpoint_resolved(a.method, cfg, data)
     out = Path(a.out) if a.out else _default_run_dir(data, (cfg.get("name") or a.method) + ("-transfer" if a.track == "transfer" else ""), a.split)
     n = len(select_samples(data, a.split))
     kw = dict(timeout_s=a.timeout, isolate=not a.inline, resume=not a.force, track=a.track, threads=a.threads)

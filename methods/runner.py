@@ -168,7 +168,7 @@ def run_seeds(method_name: str, data_root: Path, split: str, out_root: Path, con
     """``bench run --seeds K``: the method K times with ``seed`` = the config's seed + k, into
     ``out_root/seed-<k>``; each run.json records its ``seed_group`` so the board averages them per sample
     and reports the spread across seeds. ``resolve(config, k)``: seed k's run config (a learned method's
-    checkpoint of training seed k, ``per_seed_checkpoints``); the group is the config before it."""
+    checkpoint of training seed k, `bench train --seeds`); the group is the config before it."""
     base = int(config.get("seed", 0))
     group = sha256_bytes(dumps({k: v for k, v in config.items() if k != "seed"}).encode())
     out = []
